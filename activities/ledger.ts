@@ -1,0 +1,51 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { Db } from '../db/create-db.js';
+import { attachments, deliveryAttempts, messages, type AttemptOutcome, type Provider } from '../db/schema.js';
+
+export interface AttemptRecord {
+  messageId: string;
+  provider: Provider;
+  attempt: number;
+  outcome: AttemptOutcome;
+  providerMessageId?: string;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+/** Upsert keyed by (message, provider, attempt): an activity retried after a crash writes one row. */
+export async function recordAttempt(db: Db, a: AttemptRecord): Promise<void> {
+  const values = {
+    outcome: a.outcome,
+    providerMessageId: a.providerMessageId ?? null,
+    errorCode: a.errorCode ?? null,
+    errorMessage: a.errorMessage ?? null,
+  };
+  await db
+    .insert(deliveryAttempts)
+    .values({ messageId: a.messageId, provider: a.provider, attempt: a.attempt, ...values })
+    .onConflictDoUpdate({
+      target: [deliveryAttempts.messageId, deliveryAttempts.provider, deliveryAttempts.attempt],
+      set: { ...values, at: new Date() },
+    });
+}
+
+/** The ledger check made before any provider call: was this message already accepted by one? */
+export async function findDelivery(db: Db, messageId: string) {
+  const [row] = await db
+    .select({ provider: deliveryAttempts.provider, providerMessageId: deliveryAttempts.providerMessageId })
+    .from(deliveryAttempts)
+    .where(and(eq(deliveryAttempts.messageId, messageId), eq(deliveryAttempts.outcome, 'sent')))
+    .limit(1);
+  return row ? { provider: row.provider, providerMessageId: row.providerMessageId ?? '' } : undefined;
+}
+
+export async function loadMessage(db: Db, messageId: string) {
+  const [message] = await db.select().from(messages).where(eq(messages.id, messageId));
+  if (!message) return undefined;
+  const files = await db
+    .select()
+    .from(attachments)
+    .where(eq(attachments.messageId, messageId))
+    .orderBy(asc(attachments.position));
+  return { ...message, attachments: files };
+}

@@ -1,0 +1,40 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import type { Db } from '../db/create-db.js';
+import { messages, type Provider } from '../db/schema.js';
+
+export interface OutcomeInput {
+  messageId: string;
+  status: 'sent' | 'failed';
+  provider?: Provider;
+  providerMessageId?: string;
+  error?: string;
+}
+
+/** Status writes to the messages read model. Each is a plain UPDATE, safe to run twice. */
+export function createRecordActivities({ db }: { db: Db }) {
+  return {
+    /** queued → sending; never moves a finished send backwards (a replayed or reset workflow). */
+    async markSending({ messageId }: { messageId: string }): Promise<void> {
+      await db
+        .update(messages)
+        .set({ status: 'sending', updatedAt: new Date() })
+        .where(and(eq(messages.id, messageId), inArray(messages.status, ['queued'])));
+    },
+
+    /** Records the final outcome the workflow decided. */
+    async recordOutcome(o: OutcomeInput): Promise<void> {
+      const now = new Date();
+      await db
+        .update(messages)
+        .set({
+          status: o.status,
+          provider: o.provider ?? null,
+          providerMessageId: o.providerMessageId ?? null,
+          lastError: o.error ?? null,
+          sentAt: o.status === 'sent' ? now : null,
+          updatedAt: now,
+        })
+        .where(eq(messages.id, o.messageId));
+    },
+  };
+}

@@ -1,0 +1,190 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { and, eq } from 'drizzle-orm';
+import type { Db } from '../db/create-db.js';
+import { attachments, messages } from '../db/schema.js';
+import { attachmentKey, type ObjectStore } from '../storage/object-store.js';
+import {
+  emailWorkflowId,
+  mailKindKey,
+  mailRecipientsKey,
+  mailStatusKey,
+  sendEmailWorkflowType,
+  type AttachmentRef,
+  type DeliveryPolicy,
+  type SendEmailInput,
+} from '../workflows/contracts.js';
+import type { sendEmail } from '../workflows/send-email.js';
+import { bareAddress } from '../mail/addresses.js';
+import { ApiError } from './errors.js';
+import type { SendRequest } from './send-request.js';
+
+export interface AcceptDeps {
+  db: Db;
+  temporal: Client;
+  objects: ObjectStore;
+  taskQueue: string;
+  policy: DeliveryPolicy;
+}
+
+export interface Accepted {
+  id: string;
+  status: string;
+}
+
+const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/** Same request, same hash: attachments enter by their digest, so the hash is small to compute. */
+function requestHash(r: SendRequest): string {
+  const { attachments: files, ...fields } = r;
+  return sha256(
+    JSON.stringify({ ...fields, attachments: files.map((a) => [a.filename, a.contentType, sha256(a.bytes)]) }),
+  );
+}
+
+/** An idempotency key maps to one message id, so concurrent retries collide on one workflow id. */
+function idFor(apiKeyId: string, idempotencyKey: string | undefined): string {
+  if (!idempotencyKey) return randomUUID();
+  const h = sha256(`${apiKeyId}\n${idempotencyKey}`);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * Stores the message (attachments to S3, rows to Postgres) and starts its workflow. Input has been
+ * validated before this is called, so nothing here runs for bad input.
+ */
+export async function acceptEmail(
+  deps: AcceptDeps,
+  r: SendRequest,
+  apiKeyId: string,
+  idempotencyKey: string | undefined,
+): Promise<Accepted> {
+  const hash = requestHash(r);
+  const id = idFor(apiKeyId, idempotencyKey);
+
+  if (idempotencyKey) {
+    const existing = await findByKey(deps.db, apiKeyId, idempotencyKey);
+    if (existing) return replay(deps, existing, hash);
+  }
+
+  const refs: AttachmentRef[] = [];
+  for (const [position, a] of r.attachments.entries()) {
+    const stored = await deps.objects.put(attachmentKey(id, position), a.bytes, a.contentType);
+    refs.push({ ...stored, filename: a.filename, contentType: a.contentType });
+  }
+
+  const inserted = await deps.db.transaction(async (tx) => {
+    const rows = await tx
+      .insert(messages)
+      .values({
+        id,
+        apiKeyId,
+        idempotencyKey,
+        requestHash: hash,
+        workflowId: emailWorkflowId(id),
+        from: r.from,
+        to: r.to,
+        cc: r.cc,
+        bcc: r.bcc,
+        replyTo: r.replyTo,
+        subject: r.subject,
+        html: r.html,
+        text: r.text,
+        headers: r.headers,
+        tags: r.tags,
+      })
+      .onConflictDoNothing()
+      .returning({ id: messages.id });
+    if (rows.length === 0) return false;
+    if (refs.length > 0) {
+      await tx.insert(attachments).values(
+        refs.map((a, position) => ({
+          messageId: id,
+          position,
+          objectKey: a.key,
+          filename: a.filename,
+          contentType: a.contentType,
+          size: a.size,
+          sha256: a.sha256,
+        })),
+      );
+    }
+    return true;
+  });
+  if (!inserted) {
+    // A concurrent request with the same key won the insert: answer as for a repeat.
+    const existing = idempotencyKey ? await findByKey(deps.db, apiKeyId, idempotencyKey) : undefined;
+    if (!existing) throw new Error(`message ${id} collided but cannot be found`);
+    return replay(deps, existing, hash);
+  }
+
+  try {
+    await startSend(deps, id, refs, r);
+  } catch (err) {
+    // Temporal is unreachable: take the message back so the caller's retry is not a duplicate.
+    await deps.db.delete(messages).where(eq(messages.id, id));
+    await deps.objects.deletePrefix(`messages/${id}/`).catch(() => {});
+    throw new ApiError('service_unavailable', `could not start the send: ${(err as Error).message}`);
+  }
+  return { id, status: 'queued' };
+}
+
+async function findByKey(db: Db, apiKeyId: string, key: string) {
+  const [row] = await db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.apiKeyId, apiKeyId), eq(messages.idempotencyKey, key)));
+  return row;
+}
+
+async function replay(deps: AcceptDeps, existing: typeof messages.$inferSelect, hash: string): Promise<Accepted> {
+  if (existing.requestHash !== hash)
+    throw new ApiError(
+      'idempotency_conflict',
+      'this Idempotency-Key was used with a different request',
+      'Idempotency-Key',
+    );
+  if (existing.status === 'queued') {
+    // The first request may have stored the message and died before starting its workflow.
+    const files = await deps.db.select().from(attachments).where(eq(attachments.messageId, existing.id));
+    const refs = files
+      .sort((a, b) => a.position - b.position)
+      .map((f) => ({
+        key: f.objectKey,
+        filename: f.filename,
+        contentType: f.contentType,
+        size: f.size,
+        sha256: f.sha256,
+      }));
+    await startSend(deps, existing.id, refs, existing);
+  }
+  return { id: existing.id, status: existing.status };
+}
+
+async function startSend(
+  deps: AcceptDeps,
+  id: string,
+  refs: AttachmentRef[],
+  r: Pick<SendRequest, 'to' | 'cc' | 'bcc' | 'subject'>,
+): Promise<void> {
+  const input: SendEmailInput = { messageId: id, attachments: refs, policy: deps.policy };
+  const recipients = [...r.to, ...r.cc, ...r.bcc].map(bareAddress);
+  try {
+    await deps.temporal.workflow.start<typeof sendEmail>(sendEmailWorkflowType, {
+      taskQueue: deps.taskQueue,
+      workflowId: emailWorkflowId(id),
+      args: [input],
+      // One message, one run, ever: a finished send is never started again by a repeated request.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `${r.subject.slice(0, 80)} → ${recipients.slice(0, 3).join(', ')}${recipients.length > 3 ? ` +${recipients.length - 3}` : ''}`,
+      typedSearchAttributes: [
+        { key: mailKindKey, value: 'single' },
+        { key: mailStatusKey, value: 'queued' },
+        { key: mailRecipientsKey, value: recipients.slice(0, 50) },
+      ],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}

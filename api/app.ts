@@ -1,0 +1,31 @@
+import { Hono } from 'hono';
+import { swaggerUI } from '@hono/swagger-ui';
+import type { Logger } from 'pino';
+import { bearerAuth } from './auth.js';
+import { ApiError, handleError } from './errors.js';
+import { openApiDocument } from './openapi.js';
+import { emailRoutes, type EmailRoutesDeps } from './routes/emails.js';
+import { healthRoutes } from './routes/health.js';
+
+export interface AppDeps extends EmailRoutesDeps {
+  apiKeys: string[];
+  logger: Pick<Logger, 'error'>;
+}
+
+/** The whole HTTP API; tests call `createApp(deps).request(...)`, the server entry listens. */
+export function createApp(deps: AppDeps) {
+  const app = new Hono();
+  app.onError((err, c) =>
+    handleError(err, c, (e) => deps.logger.error({ err: e, path: c.req.path }, 'unhandled error')),
+  );
+  app.notFound((c) => handleError(new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`), c, () => {}));
+
+  app.route('/', healthRoutes(deps));
+  const document = openApiDocument();
+  app.get('/openapi.json', (c) => c.json(document));
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+
+  app.use('/v1/*', bearerAuth(deps.apiKeys));
+  app.route('/v1/emails', emailRoutes(deps));
+  return app;
+}

@@ -1,0 +1,48 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { HTTPException } from 'hono/http-exception';
+
+/** Every error the API can answer with, and its HTTP status. */
+export const errorStatus = {
+  validation_error: 400,
+  invalid_json: 400,
+  unauthorized: 401,
+  not_found: 404,
+  idempotency_conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  service_unavailable: 503,
+  internal_error: 500,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+/** Thrown by handlers; the one error handler turns it into `{error: {code, message, field?}}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const badField = (field: string, message: string) => new ApiError('validation_error', message, field);
+
+export function errorBody(code: ErrorCode, message: string, field?: string) {
+  return { error: { code, message, ...(field ? { field } : {}) } };
+}
+
+export function handleError(err: Error, c: Context, onUnexpected: (err: Error) => void) {
+  if (err instanceof ApiError) {
+    return c.json(errorBody(err.code, err.message, err.field), errorStatus[err.code]);
+  }
+  // Hono's own guards (e.g. the body limit) throw HTTPException; keep their status, use our envelope.
+  if (err instanceof HTTPException && err.status < 500) {
+    const code: ErrorCode = err.status === 413 ? 'payload_too_large' : 'validation_error';
+    return c.json(errorBody(code, err.message || 'bad request', err.status === 413 ? 'body' : undefined), err.status);
+  }
+  onUnexpected(err);
+  return c.json(errorBody('internal_error', 'internal error'), 500);
+}

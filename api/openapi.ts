@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { sendEmailBody } from './send-request.js';
+
+const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+      required: ['code', 'message'],
+    },
+  },
+};
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+/** The public contract, generated from the same zod schema that validates requests. */
+export function openApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Mailroom API', version: '1' },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        SendEmail: z.toJSONSchema(sendEmailBody, { io: 'input', unrepresentable: 'any' }),
+        Error: errorSchema,
+      },
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      '/v1/emails': {
+        post: {
+          summary: 'Send one email',
+          description:
+            'Validates, stores attachments in S3 and starts one durable workflow (`email-<id>`). ' +
+            'Send the same `Idempotency-Key` again to get the same id without a second send. ' +
+            'Also accepts multipart/form-data with the same fields and files under `attachments`.',
+          parameters: [
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/SendEmail' } },
+              'multipart/form-data': { schema: { type: 'object' } },
+            },
+          },
+          responses: {
+            '202': {
+              description: 'Accepted and queued',
+              content: {
+                'application/json': {
+                  schema: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } },
+                },
+              },
+            },
+            '400': errorResponse('Invalid input; `field` names the culprit'),
+            '401': errorResponse('Missing or invalid API key'),
+            '409': errorResponse('Idempotency-Key reused with a different request'),
+            '413': errorResponse('Too large'),
+            '415': errorResponse('Unsupported content type'),
+            '503': errorResponse('Temporal or the database is unavailable; retry with the same Idempotency-Key'),
+          },
+        },
+      },
+      '/v1/emails/{id}': {
+        get: {
+          summary: 'Status of one email: provider, provider message id, every attempt',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': { description: 'The email' }, '404': errorResponse('No such email for this API key') },
+        },
+      },
+      '/health': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'Alive' } } } },
+      '/ready': {
+        get: {
+          summary: 'Readiness: Temporal and the database answer',
+          security: [],
+          responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
+        },
+      },
+    },
+  };
+}

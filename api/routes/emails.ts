@@ -1,0 +1,97 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { and, asc, eq } from 'drizzle-orm';
+import { attachments, deliveryAttempts, messages } from '../../db/schema.js';
+import { acceptEmail, type AcceptDeps } from '../accept-email.js';
+import type { AuthEnv } from '../auth.js';
+import { ApiError, badField } from '../errors.js';
+import { readSendBody } from '../read-body.js';
+import { parseSendRequest, RequestError, type Limits } from '../send-request.js';
+
+export interface EmailRoutesDeps extends AcceptDeps {
+  limits: Limits;
+}
+
+const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function emailRoutes(deps: EmailRoutesDeps) {
+  // Base64 inflates attachments by 4/3; the JSON around them gets a fixed allowance.
+  const maxBody = Math.ceil((deps.limits.maxMessageBytes * 4) / 3) + 256 * 1024;
+
+  return new Hono<AuthEnv>()
+    .post(
+      '/',
+      bodyLimit({
+        maxSize: maxBody,
+        onError: () => {
+          throw new ApiError('payload_too_large', `request body is larger than ${maxBody} bytes`, 'body');
+        },
+      }),
+      async (c) => {
+        const idempotencyKey = c.req.header('idempotency-key');
+        if (idempotencyKey !== undefined && !idempotencyKeyPattern.test(idempotencyKey))
+          throw badField('Idempotency-Key', 'Idempotency-Key must be 1-255 printable ASCII characters');
+        const raw = await readSendBody(c);
+        let request;
+        try {
+          request = parseSendRequest(raw.body, raw.files, deps.limits);
+        } catch (err) {
+          if (!(err instanceof RequestError)) throw err;
+          throw new ApiError(err.tooLarge ? 'payload_too_large' : 'validation_error', err.message, err.field);
+        }
+        const accepted = await acceptEmail(deps, request, c.get('apiKeyId'), idempotencyKey);
+        return c.json(accepted, 202);
+      },
+    )
+    .get('/:id', async (c) => {
+      const id = c.req.param('id');
+      const notFound = new ApiError('not_found', `no email ${id}`, 'id');
+      if (!uuidPattern.test(id)) throw notFound;
+      const [m] = await deps.db
+        .select()
+        .from(messages)
+        .where(and(eq(messages.id, id), eq(messages.apiKeyId, c.get('apiKeyId'))));
+      if (!m) throw notFound;
+      const [files, attempts] = await Promise.all([
+        deps.db.select().from(attachments).where(eq(attachments.messageId, id)).orderBy(asc(attachments.position)),
+        deps.db
+          .select()
+          .from(deliveryAttempts)
+          .where(eq(deliveryAttempts.messageId, id))
+          .orderBy(asc(deliveryAttempts.at), asc(deliveryAttempts.attempt)),
+      ]);
+      return c.json({
+        id: m.id,
+        status: m.status,
+        workflow_id: m.workflowId,
+        from: m.from,
+        to: m.to,
+        cc: m.cc,
+        bcc: m.bcc,
+        subject: m.subject,
+        tags: m.tags,
+        provider: m.provider,
+        provider_message_id: m.providerMessageId,
+        last_error: m.lastError,
+        created_at: m.createdAt.toISOString(),
+        updated_at: m.updatedAt.toISOString(),
+        sent_at: m.sentAt?.toISOString() ?? null,
+        attachments: files.map((f) => ({
+          filename: f.filename,
+          content_type: f.contentType,
+          size: f.size,
+          sha256: f.sha256,
+        })),
+        attempts: attempts.map((a) => ({
+          provider: a.provider,
+          attempt: a.attempt,
+          outcome: a.outcome,
+          provider_message_id: a.providerMessageId,
+          error_code: a.errorCode,
+          error_message: a.errorMessage,
+          at: a.at.toISOString(),
+        })),
+      });
+    });
+}

@@ -1,0 +1,30 @@
+// Production entry of the API: reads config, builds the real clients, listens on PORT.
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../config/config.js';
+import { createLogger } from '../config/logger.js';
+import { createDb } from '../db/create-db.js';
+import { objectStoreFromConfig } from '../worker/clients.js';
+import { listen } from './listen.js';
+
+const config = loadConfig();
+const logger = createLogger(config);
+if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (for a local setup use `npm run dev`)');
+if (config.API_KEYS.length === 0) throw new Error('API_KEYS is required: comma-separated bearer keys');
+const dbHandle = await createDb({ url: config.DATABASE_URL });
+const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+const server = await listen({
+  config,
+  db: dbHandle.db,
+  temporal,
+  objects: objectStoreFromConfig(config),
+  apiKeys: config.API_KEYS,
+  logger,
+});
+logger.info({ port: config.PORT }, 'API listening');
+const shutdown = () => {
+  logger.info('shutting down');
+  server.close(() => void Promise.all([connection.close(), dbHandle.close()]).then(() => process.exit(0)));
+};
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);

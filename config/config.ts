@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number) => z.coerce.number().int().min(min);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/**
+ * Every setting Mailroom reads, all from the environment. Defaults make `npm run dev` work on a
+ * laptop; production sets the URLs. `.env.example` and the README's table document each one.
+ */
+const schema = z.object({
+  /** HTTP port of the API. */
+  PORT: int(0).max(65535).default(3000),
+  /** Comma-separated API keys accepted as `Authorization: Bearer <key>`. Dev mode makes one when empty. */
+  API_KEYS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    ),
+  /** pino level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Where dev mode keeps its state (Temporal db, PGlite, S3 objects). */
+  DATA_DIR: z.string().default('.data'),
+
+  /** Postgres URL. Unset in dev mode: an embedded PGlite database in DATA_DIR. */
+  DATABASE_URL: optionalString,
+
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** Task queue of the send workflows and their activities. */
+  TEMPORAL_TASK_QUEUE: z.string().default('mailroom'),
+  /** Dev mode only: Temporal Web UI port. */
+  TEMPORAL_UI_PORT: int(1).max(65535).default(8233),
+
+  /** S3-compatible endpoint; unset means AWS S3 (or, in dev mode, a local S3 server). */
+  S3_ENDPOINT: optionalString,
+  S3_BUCKET: z.string().default('mailroom-attachments'),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+
+  /** AWS region of SES. Unset in dev mode (with no SES_ENDPOINT): a local SES v2 emulator. */
+  AWS_REGION: optionalString,
+  /** SES v2 endpoint override (an emulator or a VPC endpoint). */
+  SES_ENDPOINT: optionalString,
+  /** Optional SES configuration set for event publishing. */
+  SES_CONFIGURATION_SET: optionalString,
+  /** SES request timeout; a hung connection counts as a transient failure. */
+  SES_TIMEOUT_MS: int(100).default(10_000),
+  /** SES attempts on throttling/5xx/network errors before failing over to SMTP. */
+  SES_MAX_ATTEMPTS: int(1).default(5),
+  /** First retry delay of a provider call (SES or SMTP); doubles each attempt, with full jitter. */
+  RETRY_BASE_MS: int(1).default(1_000),
+  /** Upper bound of one retry delay. */
+  RETRY_MAX_MS: int(1).default(60_000),
+
+  /** SMTP fallback, e.g. smtp://user:pass@host:587. Unset in dev mode: a local SMTP sink. */
+  SMTP_URL: optionalString,
+  /** SMTP attempts before the send is recorded as failed. */
+  SMTP_MAX_ATTEMPTS: int(1).default(8),
+
+  /** Most recipients (to + cc + bcc) in one message. */
+  MAX_RECIPIENTS: int(1).default(50),
+  /** Most bytes of one request: body and attachments. */
+  MAX_MESSAGE_BYTES: int(1024).default(10 * 1024 * 1024),
+  /** Most attachments in one message. */
+  MAX_ATTACHMENTS: int(0).default(10),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates the environment once at start-up; the error names each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** Settings the workflow needs at run time travel in its input (workflows cannot read config). */
+export function deliveryPolicy(config: Config) {
+  return {
+    sesMaxAttempts: config.SES_MAX_ATTEMPTS,
+    smtpMaxAttempts: config.SMTP_MAX_ATTEMPTS,
+  };
+}
+
+export function limits(config: Config) {
+  return {
+    maxRecipients: config.MAX_RECIPIENTS,
+    maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    maxAttachments: config.MAX_ATTACHMENTS,
+  };
+}

@@ -1,0 +1,98 @@
+import { sql } from 'drizzle-orm';
+import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+export const messageStatuses = ['queued', 'sending', 'sent', 'failed'] as const;
+export type MessageStatus = (typeof messageStatuses)[number];
+export const providers = ['ses', 'smtp'] as const;
+export type Provider = (typeof providers)[number];
+
+/** One row per accepted send request: the read model the API serves and operators query. */
+export const messages = pgTable(
+  'messages',
+  {
+    id: text('id').primaryKey(),
+    apiKeyId: text('api_key_id').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    requestHash: text('request_hash').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    from: text('from_address').notNull(),
+    to: jsonb('to_addresses').$type<string[]>().notNull(),
+    cc: jsonb('cc_addresses')
+      .$type<string[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
+    bcc: jsonb('bcc_addresses')
+      .$type<string[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
+    replyTo: jsonb('reply_to')
+      .$type<string[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
+    subject: text('subject').notNull(),
+    html: text('html'),
+    text: text('text'),
+    headers: jsonb('headers')
+      .$type<Record<string, string>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    tags: jsonb('tags')
+      .$type<Record<string, string>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    status: text('status').$type<MessageStatus>().notNull().default('queued'),
+    provider: text('provider').$type<Provider>(),
+    providerMessageId: text('provider_message_id'),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+  },
+  (t) => [
+    // The idempotency key is scoped per API key; NULL keys never collide.
+    uniqueIndex('messages_api_key_idempotency_key').on(t.apiKeyId, t.idempotencyKey),
+    index('messages_status_created_at').on(t.status, t.createdAt),
+  ],
+);
+
+/** Attachment metadata; the bytes live in S3 under objectKey. */
+export const attachments = pgTable(
+  'attachments',
+  {
+    messageId: text('message_id')
+      .notNull()
+      .references(() => messages.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    objectKey: text('object_key').notNull(),
+    filename: text('filename').notNull(),
+    contentType: text('content_type').notNull(),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    sha256: text('sha256').notNull(),
+  },
+  (t) => [uniqueIndex('attachments_message_position').on(t.messageId, t.position)],
+);
+
+export const attemptOutcomes = ['sent', 'retryable_error', 'unavailable', 'rejected', 'error'] as const;
+export type AttemptOutcome = (typeof attemptOutcomes)[number];
+
+/**
+ * Every provider call, one row each. A `sent` row is also the ledger a retried activity checks
+ * before calling a provider again, so a lost activity completion does not send twice.
+ */
+export const deliveryAttempts = pgTable(
+  'delivery_attempts',
+  {
+    messageId: text('message_id')
+      .notNull()
+      .references(() => messages.id, { onDelete: 'cascade' }),
+    provider: text('provider').$type<Provider>().notNull(),
+    /** Temporal's activity attempt number, which makes the row's insert idempotent. */
+    attempt: integer('attempt').notNull(),
+    outcome: text('outcome').$type<AttemptOutcome>().notNull(),
+    providerMessageId: text('provider_message_id'),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('delivery_attempts_message_provider_attempt').on(t.messageId, t.provider, t.attempt)],
+);

@@ -1,0 +1,171 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+
+export type SesFault = 'throttle' | 'error500' | 'reject' | 'paused';
+
+export interface SesMessage {
+  messageId: string;
+  from?: string;
+  /** The envelope recipients (`Destination.ToAddresses`). */
+  destination: string[];
+  raw: Buffer;
+  at: number;
+}
+
+// What real SES answers for each fault: status and the `x-amzn-errortype` the SDK turns into an error class.
+const faults: Record<SesFault, [number, string, string]> = {
+  throttle: [429, 'TooManyRequestsException', 'Maximum sending rate exceeded.'],
+  error500: [500, 'InternalFailure', 'Internal failure.'],
+  reject: [400, 'MessageRejected', 'Email address is not verified.'],
+  paused: [400, 'SendingPausedException', 'Sending is paused for this account.'],
+};
+
+/**
+ * A small SES v2 HTTP server for tests and benchmarks: it answers `SendEmail` (Raw) and
+ * `GetAccount` as SES does, records what it accepts, and can be told to throttle, fail, reject
+ * or go down, which the SES emulators cannot.
+ */
+export class SesStandIn {
+  readonly messages: SesMessage[] = [];
+  /** Every SendEmail request, including the ones answered with a fault. */
+  requests = 0;
+  maxSendRate = 14;
+  private readonly events = new EventEmitter();
+  private script: SesFault[] = [];
+  private rates: Partial<Record<SesFault, number>> = {};
+  private readonly sockets = new Set<Socket>();
+  private server: Server;
+
+  private constructor(
+    private listenPort: number,
+    private readonly random: () => number,
+  ) {
+    this.server = this.createServer();
+  }
+
+  static async start(opts: { port?: number; random?: () => number } = {}): Promise<SesStandIn> {
+    const s = new SesStandIn(opts.port ?? 0, opts.random ?? Math.random);
+    await s.up();
+    return s;
+  }
+
+  get endpoint() {
+    return `http://127.0.0.1:${this.listenPort}`;
+  }
+
+  /** The next requests fail, in order, with these faults. */
+  failNext(...f: SesFault[]) {
+    this.script.push(...f);
+  }
+
+  /** Every request fails with each fault at this probability (e.g. `{throttle: 0.3}`). */
+  setFaultRates(rates: Partial<Record<SesFault, number>>) {
+    this.rates = rates;
+  }
+
+  /** Stops listening and drops open connections: callers see ECONNREFUSED. */
+  async down(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server = this.createServer();
+  }
+
+  /** Listens again on the same port. */
+  up(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.listenPort, '127.0.0.1', () => {
+        this.listenPort = (this.server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  /** Resolves once `count` messages have been accepted in total. */
+  waitForMessages(count: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.messages.length >= count) {
+          this.events.off('message', check);
+          resolve();
+        }
+      };
+      this.events.on('message', check);
+      check();
+    });
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private createServer(): Server {
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    return server;
+  }
+
+  private pickFault(): SesFault | undefined {
+    const scripted = this.script.shift();
+    if (scripted) return scripted;
+    let roll = this.random();
+    for (const [fault, p] of Object.entries(this.rates) as [SesFault, number][]) {
+      if (roll < p) return fault;
+      roll -= p;
+    }
+    return undefined;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const json = (status: number, body: unknown, errorType?: string) => {
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'x-amzn-requestid': randomUUID(),
+        ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+      });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'GET' && req.url === '/v2/email/account') {
+      return json(200, {
+        SendQuota: { Max24HourSend: 1_000_000, MaxSendRate: this.maxSendRate, SentLast24Hours: this.messages.length },
+        SendingEnabled: true,
+        ProductionAccessEnabled: true,
+      });
+    }
+    if (req.method !== 'POST' || req.url !== '/v2/email/outbound-emails') {
+      return json(404, { message: `no route ${req.method} ${req.url}` }, 'NotFoundException');
+    }
+    this.requests++;
+    const fault = this.pickFault();
+    if (fault) {
+      const [status, type, message] = faults[fault];
+      return json(status, { message }, type);
+    }
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+      FromEmailAddress?: string;
+      Destination?: { ToAddresses?: string[]; CcAddresses?: string[]; BccAddresses?: string[] };
+      Content?: { Raw?: { Data?: string } };
+    };
+    const data = body.Content?.Raw?.Data;
+    if (!data) return json(400, { message: 'Only Raw content is supported by this stand-in' }, 'BadRequestException');
+    const d = body.Destination ?? {};
+    const message: SesMessage = {
+      messageId: `0100${randomUUID().replace(/-/g, '')}-000000`,
+      from: body.FromEmailAddress,
+      destination: [...(d.ToAddresses ?? []), ...(d.CcAddresses ?? []), ...(d.BccAddresses ?? [])],
+      raw: Buffer.from(data, 'base64'),
+      at: Date.now(),
+    };
+    this.messages.push(message);
+    this.events.emit('message');
+    json(200, { MessageId: message.messageId });
+  }
+}

@@ -1,0 +1,28 @@
+// Runs before `npm run dev` and `npm test`: installs what a fresh clone lacks. Node built-ins only.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveTemporalCli } from './temporal-cli.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const log = (m) => console.error(`[bootstrap] ${m}`);
+
+// npm writes node_modules/.package-lock.json on every install: older than the lockfile means stale.
+const installed = join(root, 'node_modules', '.package-lock.json');
+const lock = join(root, 'package-lock.json');
+if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
+  log('installing npm packages (npm ci)…');
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+try {
+  const cli = await resolveTemporalCli({ log });
+  if (cli) log(`Temporal CLI: ${cli}`);
+  else log('no Temporal CLI and no Go toolchain: the Temporal SDK will try to download the dev server');
+} catch (err) {
+  log(err.message);
+  process.exit(1);
+}

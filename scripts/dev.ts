@@ -1,0 +1,142 @@
+// `npm run dev`: the whole platform in one terminal, on embedded defaults for whatever is not configured.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../config/config.js';
+import { createLogger } from '../config/logger.js';
+import { createDb } from '../db/create-db.js';
+import { listen } from '../api/listen.js';
+import { localS3Credentials, startLocalS3 } from '../local/s3-server.js';
+import { SmtpSink } from '../local/smtp-sink.js';
+import { startTemporalDevServer } from '../local/temporal-dev-server.js';
+import { activityDepsFromConfig, objectStoreFromConfig } from '../worker/clients.js';
+import { createWorker } from '../worker/create-worker.js';
+import { resolveTemporalCli } from './temporal-cli.mjs';
+
+const env = { ...process.env };
+const base = loadConfig(env);
+const dataDir = resolve(base.DATA_DIR);
+mkdirSync(dataDir, { recursive: true });
+const say = (m: string) => console.log(`[dev] ${m}`);
+const stops: (() => Promise<unknown>)[] = [];
+
+// A stable dev key, so curl commands keep working across restarts.
+if (base.API_KEYS.length === 0) {
+  const keyFile = join(dataDir, 'dev-api-key');
+  if (!existsSync(keyFile))
+    writeFileSync(keyFile, `mr_dev_${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  env.API_KEYS = readFileSync(keyFile, 'utf8').trim();
+}
+
+let temporalUi: string | undefined;
+if (!process.env.TEMPORAL_ADDRESS) {
+  say('starting the Temporal dev server…');
+  const server = await startTemporalDevServer({
+    cliPath: await resolveTemporalCli({ log: say }),
+    dbFile: join(dataDir, 'temporal.db'),
+    port: 7233,
+    uiPort: base.TEMPORAL_UI_PORT,
+    logFile: join(dataDir, 'temporal.log'),
+  });
+  stops.push(server.stop);
+  env.TEMPORAL_ADDRESS = server.address;
+  temporalUi = server.uiUrl;
+}
+
+if (!base.S3_ENDPOINT) {
+  mkdirSync(join(dataDir, 's3'), { recursive: true });
+  const s3 = await startLocalS3({ directory: join(dataDir, 's3'), port: 4569, bucket: base.S3_BUCKET });
+  stops.push(s3.close);
+  Object.assign(env, {
+    S3_ENDPOINT: s3.endpoint,
+    S3_ACCESS_KEY_ID: localS3Credentials.accessKeyId,
+    S3_SECRET_ACCESS_KEY: localS3Credentials.secretAccessKey,
+  });
+}
+
+let mailViewer: string | undefined;
+let sesCredentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+if (!base.SES_ENDPOINT && !base.AWS_REGION) {
+  // CommonJS with `exports.default`: require() gives the same answer under every loader.
+  const startSesEmulator = createRequire(import.meta.url)('aws-ses-v2-local').default as (o: object) => Promise<Server>;
+  const server = await startSesEmulator({ host: '127.0.0.1', port: 8005 });
+  stops.push(() => new Promise((r) => server.close(r)));
+  env.SES_ENDPOINT = mailViewer = 'http://127.0.0.1:8005';
+  sesCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+}
+
+let smtpNote = base.SMTP_URL ?? '';
+if (!base.SMTP_URL) {
+  const outbox = join(dataDir, 'smtp-outbox');
+  mkdirSync(outbox, { recursive: true });
+  const sink = await SmtpSink.start({
+    port: 2525,
+    onMail: (m) => writeFileSync(join(outbox, `${new Date(m.at).toISOString().replace(/[:.]/g, '-')}.eml`), m.raw),
+  });
+  stops.push(() => sink.close());
+  env.SMTP_URL = sink.url;
+  smtpNote = `${sink.url}  (failover mail is saved in ${outbox})`;
+}
+
+const config = loadConfig(env);
+const logger = createLogger(config);
+const dbHandle = await createDb(
+  config.DATABASE_URL ? { url: config.DATABASE_URL } : { pglitePath: join(dataDir, 'pglite') },
+);
+await dbHandle.migrate();
+
+const deps = activityDepsFromConfig(config, dbHandle.db, { sesCredentials });
+await deps.objects.ensureBucket();
+const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+const worker = await createWorker({
+  connection: workerConnection,
+  namespace: config.TEMPORAL_NAMESPACE,
+  taskQueue: config.TEMPORAL_TASK_QUEUE,
+  deps,
+});
+const workerDone = worker.run();
+
+const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+const api = await listen({
+  config,
+  db: dbHandle.db,
+  temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+  objects: objectStoreFromConfig(config),
+  apiKeys: config.API_KEYS,
+  logger,
+});
+
+const apiUrl = `http://localhost:${config.PORT}`;
+console.log(`
+Mailroom is running (Ctrl-C stops everything)
+
+  API            ${apiUrl}        docs: ${apiUrl}/docs
+  API key        ${config.API_KEYS[0]}
+  Temporal UI    ${temporalUi ?? `(external Temporal at ${config.TEMPORAL_ADDRESS})`}
+  Mail viewer    ${mailViewer ? `${mailViewer}  (SES emulator)` : `real SES in ${config.AWS_REGION ?? config.SES_ENDPOINT}`}
+  SMTP fallback  ${smtpNote}
+  Database       ${config.DATABASE_URL ? 'DATABASE_URL' : `PGlite in ${join(dataDir, 'pglite')}`}
+
+Send one:
+  curl -s ${apiUrl}/v1/emails -H "Authorization: Bearer ${config.API_KEYS[0]}" -H 'Content-Type: application/json' \\
+    -d '{"from":"Mailroom <hello@example.com>","to":"ana@example.com","subject":"Hi","text":"It works."}'
+`);
+
+let stopping = false;
+async function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  say('stopping…');
+  api.close();
+  worker.shutdown();
+  await workerDone.catch(() => {});
+  await Promise.allSettled([workerConnection.close(), connection.close(), dbHandle.close()]);
+  for (const stop of stops.reverse()) await stop().catch(() => {});
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());

@@ -1,0 +1,72 @@
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Config } from '../config/config.js';
+import type { ActivityDeps } from '../activities/index.js';
+import { createObjectStore, createS3Client, type ObjectStore } from '../storage/object-store.js';
+
+export interface SesSettings {
+  region: string;
+  endpoint?: string;
+  timeoutMs: number;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/**
+ * SDK retries are off on purpose: the SDK would re-send SendEmail on 429/5xx/dropped connections
+ * by itself, and a request that reached SES before the connection dropped becomes a duplicate
+ * mail. Temporal retries instead, after checking the delivery ledger.
+ */
+export function createSesClient(s: SesSettings): SESv2Client {
+  return new SESv2Client({
+    region: s.region,
+    endpoint: s.endpoint,
+    credentials: s.credentials,
+    maxAttempts: 1,
+    requestHandler: { requestTimeout: s.timeoutMs, connectionTimeout: Math.min(s.timeoutMs, 5_000) },
+  });
+}
+
+export function createSmtpTransport(url: string): Transporter {
+  return nodemailer.createTransport(url);
+}
+
+export function objectStoreFromConfig(config: Config): ObjectStore {
+  const s3 = createS3Client({
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    bucket: config.S3_BUCKET,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    accessKeyId: config.S3_ACCESS_KEY_ID,
+    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+  });
+  return createObjectStore(s3, config.S3_BUCKET);
+}
+
+export function retryTimings(config: Config) {
+  const timing = { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS };
+  return { sesRetry: timing, smtpRetry: timing };
+}
+
+/** Everything the activities need, built from config (worker entry and dev launcher). */
+export function activityDepsFromConfig(
+  config: Config,
+  db: ActivityDeps['db'],
+  overrides: { sesCredentials?: SesSettings['credentials'] } = {},
+): ActivityDeps {
+  if (!config.SMTP_URL) throw new Error('SMTP_URL is required: SMTP is where mail goes when SES cannot deliver');
+  const region = config.AWS_REGION ?? (config.SES_ENDPOINT ? 'us-east-1' : undefined);
+  if (!region) throw new Error('AWS_REGION is required for SES (or SES_ENDPOINT for an SES-compatible endpoint)');
+  return {
+    db,
+    objects: objectStoreFromConfig(config),
+    ses: createSesClient({
+      region,
+      endpoint: config.SES_ENDPOINT,
+      timeoutMs: config.SES_TIMEOUT_MS,
+      credentials: overrides.sesCredentials,
+    }),
+    smtp: createSmtpTransport(config.SMTP_URL),
+    ...retryTimings(config),
+    sesConfigurationSet: config.SES_CONFIGURATION_SET,
+  };
+}

@@ -1,0 +1,25 @@
+// Production entry of the worker: polls the task queue, runs workflows and their activities.
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../config/config.js';
+import { createLogger } from '../config/logger.js';
+import { createDb } from '../db/create-db.js';
+import { activityDepsFromConfig } from './clients.js';
+import { createWorker } from './create-worker.js';
+
+const config = loadConfig();
+const logger = createLogger(config);
+if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (for a local setup use `npm run dev`)');
+const dbHandle = await createDb({ url: config.DATABASE_URL });
+const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+const worker = await createWorker({
+  connection,
+  namespace: config.TEMPORAL_NAMESPACE,
+  taskQueue: config.TEMPORAL_TASK_QUEUE,
+  deps: activityDepsFromConfig(config, dbHandle.db),
+});
+logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+// The worker SDK drains in-flight tasks on SIGINT/SIGTERM by itself before run() resolves.
+await worker.run();
+await connection.close();
+await dbHandle.close();
+logger.info('worker stopped');
