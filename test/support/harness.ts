@@ -1,0 +1,148 @@
+// One integration harness per test file: real local servers for S3, SES v2 and SMTP, the real
+// worker (its own task queue on the shared Temporal dev server) and the real app.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { createApp } from '../../api/app.js';
+import { deliveryPolicy, limits, loadConfig, type Config } from '../../config/config.js';
+import { createDb, type DbHandle } from '../../db/create-db.js';
+import { localS3Credentials, startLocalS3 } from '../../local/s3-server.js';
+import { SesStandIn } from '../../local/ses-stand-in.js';
+import { SmtpSink } from '../../local/smtp-sink.js';
+import { activityDepsFromConfig } from '../../worker/clients.js';
+import { createWorker } from '../../worker/create-worker.js';
+import { emailWorkflowId, type SendEmailResult } from '../../workflows/contracts.js';
+
+export const API_KEY = 'test-key-1';
+export const OTHER_API_KEY = 'test-key-2';
+
+export interface HarnessOptions {
+  /** Extra environment for loadConfig (limits, retry budgets…). */
+  env?: Record<string, string>;
+  /** A database other than the shared test Postgres (the PGlite test). */
+  db?: DbHandle;
+}
+
+export type Harness = Awaited<ReturnType<typeof startHarness>>;
+
+let runtimeInstalled = false;
+
+export async function startHarness(opts: HarnessOptions = {}) {
+  if (!runtimeInstalled) {
+    // Worker lifecycle chatter drowns test output; warnings and errors still show.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'mailroom-harness-'));
+  const bucket = 'mailroom-test';
+  const [s3, ses, smtp] = await Promise.all([
+    startLocalS3({ directory: dir, bucket }),
+    SesStandIn.start(),
+    SmtpSink.start(),
+  ]);
+  const config: Config = loadConfig({
+    API_KEYS: `${API_KEY},${OTHER_API_KEY}`,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    S3_ENDPOINT: s3.endpoint,
+    S3_BUCKET: bucket,
+    S3_ACCESS_KEY_ID: localS3Credentials.accessKeyId,
+    S3_SECRET_ACCESS_KEY: localS3Credentials.secretAccessKey,
+    SES_ENDPOINT: ses.endpoint,
+    SMTP_URL: smtp.url,
+    // Short timers: the dev server has no time skipping, so retries must be quick in tests.
+    RETRY_BASE_MS: '20',
+    RETRY_MAX_MS: '200',
+    SES_TIMEOUT_MS: '2000',
+    LOG_LEVEL: 'silent',
+    ...opts.env,
+  });
+  const dbHandle = opts.db ?? (await createDb({ url: inject('databaseUrl'), maxConnections: 5 }));
+  const deps = activityDepsFromConfig(config, dbHandle.db, {
+    sesCredentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+
+  const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker: Worker = await createWorker({
+    connection: workerConnection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    deps,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
+  const workerRun = worker.run();
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const app = createApp({
+    db: dbHandle.db,
+    temporal: client,
+    objects: deps.objects,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    policy: deliveryPolicy(config),
+    limits: limits(config),
+    apiKeys: config.API_KEYS,
+    logger: { error: (...args: unknown[]) => console.error(...args) },
+  });
+
+  async function send(body: unknown, o: { key?: string; idempotencyKey?: string } = {}) {
+    const res = await app.request('/v1/emails', {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${o.key ?? API_KEY}`,
+        'content-type': 'application/json',
+        ...(o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+
+  return {
+    app,
+    client,
+    config,
+    db: dbHandle.db,
+    objects: deps.objects,
+    ses,
+    smtp,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    send,
+    /** GET /v1/emails/:id as the test API key. */
+    async status(id: string) {
+      const res = await app.request(`/v1/emails/${id}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+      return (await res.json()) as Record<string, any>;
+    },
+    /** The send's workflow result: awaits the workflow's end, not a timer. */
+    result(id: string): Promise<SendEmailResult> {
+      return client.workflow.getHandle(emailWorkflowId(id)).result();
+    },
+    /** Workflows ever started on this harness's task queue. */
+    async workflowCount(): Promise<number> {
+      return (await client.workflow.count(`TaskQueue = "${config.TEMPORAL_TASK_QUEUE}"`)).count;
+    },
+    async close() {
+      worker.shutdown();
+      await workerRun;
+      await Promise.all([workerConnection.close(), connection.close()]);
+      if (!opts.db) await dbHandle.close();
+      await Promise.all([s3.close(), ses.close(), smtp.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A valid request body; tests spread changes over it. */
+export function validEmail(overrides: Record<string, unknown> = {}) {
+  return {
+    from: 'Mailroom Tests <sender@example.com>',
+    to: `rcpt-${randomUUID().slice(0, 8)}@example.com`,
+    subject: 'Hello from the tests',
+    text: 'plain body',
+    html: '<p>html body</p>',
+    ...overrides,
+  };
+}
