@@ -1,10 +1,17 @@
 import type { Db } from '../db/create-db.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { createBulkRecordActivities } from './bulk-records.js';
+import { createBulkSendActivities } from './bulk-send.js';
 import { createComposeActivities } from './compose-mime.js';
 import { createDeliveryActivities, type DeliveryDeps } from './delivery.js';
 import { createRecordActivities } from './records.js';
 
-export type ActivityDeps = DeliveryDeps & { db: Db; objects: ObjectStore };
+export type ActivityDeps = DeliveryDeps & {
+  db: Db;
+  objects: ObjectStore;
+  /** Messages per second SES allows: caps every bulk's pace and the bulk queue's rate limit. */
+  sesMaxSendRate: number;
+};
 
 /** Every activity the worker registers, built from the dependencies the composition root made. */
 export function createActivities(deps: ActivityDeps) {
@@ -12,6 +19,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createRecordActivities(deps),
     ...createComposeActivities(deps),
     ...createDeliveryActivities(deps),
+    ...createBulkRecordActivities(deps),
+    ...createBulkSendActivities(deps),
   };
 }
 

@@ -1,9 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { attachments, messages } from '../db/schema.js';
-import { attachmentKey, type ObjectStore } from '../storage/object-store.js';
+import { attachmentPrefix, type ObjectStore } from '../storage/object-store.js';
 import {
   emailWorkflowId,
   mailKindKey,
@@ -17,6 +16,8 @@ import {
 import type { sendEmail } from '../workflows/send-email.js';
 import { bareAddress } from '../mail/addresses.js';
 import { ApiError } from './errors.js';
+import { assertSameRequest, idFor, sha256 } from './idempotency.js';
+import { attachmentDigests, attachmentRows, storeAttachments } from './store-attachments.js';
 import type { SendRequest } from './send-request.js';
 
 export interface AcceptDeps {
@@ -32,21 +33,9 @@ export interface Accepted {
   status: string;
 }
 
-const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
-
-/** Same request, same hash: attachments enter by their digest, so the hash is small to compute. */
 function requestHash(r: SendRequest): string {
   const { attachments: files, ...fields } = r;
-  return sha256(
-    JSON.stringify({ ...fields, attachments: files.map((a) => [a.filename, a.contentType, sha256(a.bytes)]) }),
-  );
-}
-
-/** An idempotency key maps to one message id, so concurrent retries collide on one workflow id. */
-function idFor(apiKeyId: string, idempotencyKey: string | undefined): string {
-  if (!idempotencyKey) return randomUUID();
-  const h = sha256(`${apiKeyId}\n${idempotencyKey}`);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  return sha256(JSON.stringify({ ...fields, attachments: attachmentDigests(files) }));
 }
 
 /**
@@ -67,11 +56,7 @@ export async function acceptEmail(
     if (existing) return replay(deps, existing, hash);
   }
 
-  const refs: AttachmentRef[] = [];
-  for (const [position, a] of r.attachments.entries()) {
-    const stored = await deps.objects.put(attachmentKey(id, position), a.bytes, a.contentType);
-    refs.push({ ...stored, filename: a.filename, contentType: a.contentType });
-  }
+  const refs = await storeAttachments(deps.objects, attachmentPrefix('messages', id), r.attachments);
 
   const inserted = await deps.db.transaction(async (tx) => {
     const rows = await tx
@@ -97,17 +82,7 @@ export async function acceptEmail(
       .returning({ id: messages.id });
     if (rows.length === 0) return false;
     if (refs.length > 0) {
-      await tx.insert(attachments).values(
-        refs.map((a, position) => ({
-          messageId: id,
-          position,
-          objectKey: a.key,
-          filename: a.filename,
-          contentType: a.contentType,
-          size: a.size,
-          sha256: a.sha256,
-        })),
-      );
+      await tx.insert(attachments).values(attachmentRows(refs).map((row) => ({ messageId: id, ...row })));
     }
     return true;
   });

@@ -4,10 +4,11 @@ import type { Logger } from 'pino';
 import { bearerAuth } from './auth.js';
 import { ApiError, handleError } from './errors.js';
 import { openApiDocument } from './openapi.js';
+import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
 import { emailRoutes, type EmailRoutesDeps } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
 
-export interface AppDeps extends EmailRoutesDeps {
+export interface AppDeps extends EmailRoutesDeps, BulkRoutesDeps {
   apiKeys: string[];
   logger: Pick<Logger, 'error'>;
 }
@@ -27,5 +28,6 @@ export function createApp(deps: AppDeps) {
 
   app.use('/v1/*', bearerAuth(deps.apiKeys));
   app.route('/v1/emails', emailRoutes(deps));
+  app.route('/v1/bulk', bulkRoutes(deps));
   return app;
 }

@@ -9,6 +9,7 @@ export const errorStatus = {
   unauthorized: 401,
   not_found: 404,
   idempotency_conflict: 409,
+  bulk_finished: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   service_unavailable: 503,
@@ -23,6 +24,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    /** Extra machine-readable detail, e.g. `{ rejected: [{index, reason}] }`. */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -30,13 +33,13 @@ export class ApiError extends Error {
 
 export const badField = (field: string, message: string) => new ApiError('validation_error', message, field);
 
-export function errorBody(code: ErrorCode, message: string, field?: string) {
-  return { error: { code, message, ...(field ? { field } : {}) } };
+export function errorBody(code: ErrorCode, message: string, field?: string, details?: Record<string, unknown>) {
+  return { error: { code, message, ...(field ? { field } : {}), ...details } };
 }
 
 export function handleError(err: Error, c: Context, onUnexpected: (err: Error) => void) {
   if (err instanceof ApiError) {
-    return c.json(errorBody(err.code, err.message, err.field), errorStatus[err.code]);
+    return c.json(errorBody(err.code, err.message, err.field, err.details), errorStatus[err.code]);
   }
   // Hono's own guards (e.g. the body limit) throw HTTPException; keep their status, use our envelope.
   if (err instanceof HTTPException && err.status < 500) {
@@ -45,4 +48,14 @@ export function handleError(err: Error, c: Context, onUnexpected: (err: Error) =
   }
   onUnexpected(err);
   return c.json(errorBody('internal_error', 'internal error'), 500);
+}
+
+/** A validation failure from the request parsers, as the API reports it. */
+export function fromRequestError(err: { field: string; message: string; tooLarge: boolean; rejected?: unknown[] }) {
+  return new ApiError(
+    err.tooLarge ? 'payload_too_large' : 'validation_error',
+    err.message,
+    err.field,
+    err.rejected ? { rejected: err.rejected } : undefined,
+  );
 }

@@ -1,32 +1,40 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import { deliveryPolicy, limits, type Config } from '../config/config.js';
-import type { createLogger } from '../config/logger.js';
 import type { Db } from '../db/create-db.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { createApp } from './app.js';
+import { createApp, type AppDeps } from './app.js';
 
 export interface ApiRuntime {
   config: Config;
   db: Db;
   temporal: Client;
   objects: ObjectStore;
-  apiKeys: string[];
-  logger: ReturnType<typeof createLogger>;
+  logger: AppDeps['logger'];
 }
 
-/** Builds the app from its runtime parts and listens; the dev launcher calls this too. */
-export function listen(rt: ApiRuntime): Promise<ServerType> {
-  const app = createApp({
+/** The app's settings from config, around the clients the caller built (server, dev launcher, tests). */
+export function appDeps(rt: ApiRuntime): AppDeps {
+  const { config } = rt;
+  return {
     db: rt.db,
     temporal: rt.temporal,
     objects: rt.objects,
-    taskQueue: rt.config.TEMPORAL_TASK_QUEUE,
-    policy: deliveryPolicy(rt.config),
-    limits: limits(rt.config),
-    apiKeys: rt.apiKeys,
     logger: rt.logger,
-  });
+    apiKeys: config.API_KEYS,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    bulkTaskQueue: config.BULK_TASK_QUEUE,
+    bulkBatchSize: config.BULK_BATCH_SIZE,
+    bulkBatchesPerRun: config.BULK_BATCHES_PER_RUN,
+    policy: deliveryPolicy(config),
+    limits: limits(config),
+    bulkLimits: { ...limits(config), maxBulkRecipients: config.BULK_MAX_RECIPIENTS },
+  };
+}
+
+/** Builds the app and listens on PORT. */
+export function listen(rt: ApiRuntime): Promise<ServerType> {
+  const app = createApp(appDeps(rt));
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: rt.config.PORT, hostname: '0.0.0.0' }, () => resolve(server));
   });

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
+import { recipientsFromCsv } from './bulk-request.js';
 import { ApiError, badField } from './errors.js';
-import type { AttachmentUpload } from './send-request.js';
+import { isPlainFilename, type AttachmentUpload } from './fields.js';
 
 export interface RawSend {
   body: unknown;
@@ -9,13 +10,11 @@ export interface RawSend {
 
 const jsonFields = new Set(['headers', 'tags']);
 
-function checkFilename(name: string, field: string) {
-  if (!name || name.length > 255 || /[\r\n\0/\\]/.test(name) || name === '.' || name === '..')
-    throw badField(field, `${field} filename must be a plain file name`);
-}
-
-/** JSON, or multipart/form-data with the same fields and files under `attachments`. */
-export async function readSendBody(c: Context): Promise<RawSend> {
+/**
+ * JSON, or multipart/form-data with the same fields and files under `attachments`. With
+ * `csvField`, that field may be an uploaded CSV file (bulk recipients).
+ */
+export async function readSendBody(c: Context, opts: { csvField?: string } = {}): Promise<RawSend> {
   const type = (c.req.header('content-type') ?? '').toLowerCase();
   if (type.startsWith('application/json')) {
     const text = await c.req.text();
@@ -39,12 +38,23 @@ export async function readSendBody(c: Context): Promise<RawSend> {
       if (key === 'attachments' || key === 'attachments[]') {
         for (const [i, v] of values.entries()) {
           if (typeof v === 'string') throw badField(`attachments[${i}]`, 'attachments must be uploaded as files');
-          checkFilename(v.name, `attachments[${i}]`);
+          if (!isPlainFilename(v.name))
+            throw badField(`attachments[${i}]`, `attachments[${i}] filename must be a plain file name`);
           files.push({
             filename: v.name,
             contentType: v.type || 'application/octet-stream',
             bytes: new Uint8Array(await v.arrayBuffer()),
           });
+        }
+        continue;
+      }
+      if (key === opts.csvField) {
+        const v = values[0]!;
+        const text = typeof v === 'string' ? v : await v.text();
+        try {
+          body[key] = JSON.parse(text);
+        } catch {
+          body[key] = recipientsFromCsv(text);
         }
         continue;
       }
@@ -56,6 +66,8 @@ export async function readSendBody(c: Context): Promise<RawSend> {
         } catch {
           throw badField(key, `${key} must be a JSON object`);
         }
+      } else if (key === 'rate_per_second' && /^\d+$/.test(strings[0]!)) {
+        body[key] = Number(strings[0]);
       } else {
         // A repeated field (to=a&to=b) becomes a list; the schema decides where lists are allowed.
         body[key] = strings.length === 1 ? strings[0] : strings;

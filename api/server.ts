@@ -18,7 +18,6 @@ const server = await listen({
   db: dbHandle.db,
   temporal,
   objects: objectStoreFromConfig(config),
-  apiKeys: config.API_KEYS,
   logger,
 });
 logger.info({ port: config.PORT }, 'API listening');

@@ -73,6 +73,17 @@ const schema = z.object({
   MAX_MESSAGE_BYTES: int(1024).default(10 * 1024 * 1024),
   /** Most attachments in one message. */
   MAX_ATTACHMENTS: int(0).default(10),
+
+  /** Task queue of bulk batch sends; its rate limit is enforced by the Temporal server across workers. */
+  BULK_TASK_QUEUE: z.string().default('mailroom-bulk'),
+  /** SES sending quota (messages per second) shared by all bulks; with real SES, GetAccount lowers it. */
+  SES_MAX_SEND_RATE: z.coerce.number().positive().default(14),
+  /** Recipients per bulk batch activity. */
+  BULK_BATCH_SIZE: int(1).default(20),
+  /** Most recipients in one bulk request. */
+  BULK_MAX_RECIPIENTS: int(1).default(100_000),
+  /** Batches per workflow run before continue-as-new (keeps every run's history small). */
+  BULK_BATCHES_PER_RUN: int(1).default(250),
 });
 
 export type Config = z.infer<typeof schema>;

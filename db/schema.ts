@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const messageStatuses = ['queued', 'sending', 'sent', 'failed'] as const;
 export type MessageStatus = (typeof messageStatuses)[number];
@@ -95,4 +95,95 @@ export const deliveryAttempts = pgTable(
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('delivery_attempts_message_provider_attempt').on(t.messageId, t.provider, t.attempt)],
+);
+
+export const bulkStatuses = ['queued', 'running', 'paused', 'cancelled', 'completed', 'failed'] as const;
+export type BulkStatus = (typeof bulkStatuses)[number];
+export const recipientStatuses = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
+export type RecipientStatus = (typeof recipientStatuses)[number];
+
+/** One row per bulk send: the templates, the pace and the lifecycle. Counts come from its recipients. */
+export const bulks = pgTable(
+  'bulks',
+  {
+    id: text('id').primaryKey(),
+    apiKeyId: text('api_key_id').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    requestHash: text('request_hash').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    from: text('from_address').notNull(),
+    replyTo: jsonb('reply_to')
+      .$type<string[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
+    subject: text('subject').notNull(),
+    html: text('html'),
+    text: text('text'),
+    headers: jsonb('headers')
+      .$type<Record<string, string>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    total: integer('total').notNull(),
+    /** Requested pace; null means the SES quota. */
+    ratePerSecond: integer('rate_per_second'),
+    status: text('status').$type<BulkStatus>().notNull().default('queued'),
+    /** Why a running bulk is not progressing (e.g. both providers failing), for operators. */
+    statusReason: text('status_reason'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('bulks_api_key_idempotency_key').on(t.apiKeyId, t.idempotencyKey),
+    index('bulks_status_created_at').on(t.status, t.createdAt),
+  ],
+);
+
+export const bulkAttachments = pgTable(
+  'bulk_attachments',
+  {
+    bulkId: text('bulk_id')
+      .notNull()
+      .references(() => bulks.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    objectKey: text('object_key').notNull(),
+    filename: text('filename').notNull(),
+    contentType: text('content_type').notNull(),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    sha256: text('sha256').notNull(),
+  },
+  (t) => [uniqueIndex('bulk_attachments_bulk_position').on(t.bulkId, t.position)],
+);
+
+/**
+ * The per-recipient ledger: claimed (`sending`) before the provider call, marked after. A retried
+ * or restarted batch skips rows that are `sent`, `failed` or `cancelled`.
+ */
+export const bulkRecipients = pgTable(
+  'bulk_recipients',
+  {
+    bulkId: text('bulk_id')
+      .notNull()
+      .references(() => bulks.id, { onDelete: 'cascade' }),
+    /** Position in the request (0-based); batches are ranges of it. */
+    seq: integer('seq').notNull(),
+    email: text('email').notNull(),
+    name: text('name'),
+    data: jsonb('data')
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    status: text('status').$type<RecipientStatus>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    provider: text('provider').$type<Provider>(),
+    providerMessageId: text('provider_message_id'),
+    error: text('error'),
+    updatedAt: timestamp('updated_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.bulkId, t.seq] }),
+    uniqueIndex('bulk_recipients_bulk_email').on(t.bulkId, t.email),
+    index('bulk_recipients_bulk_status_seq').on(t.bulkId, t.status, t.seq),
+  ],
 );

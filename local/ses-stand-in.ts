@@ -34,6 +34,10 @@ export class SesStandIn {
   maxSendRate = 14;
   private readonly events = new EventEmitter();
   private script: SesFault[] = [];
+  private gate: Promise<void> | undefined;
+  private openGate: (() => void) | undefined;
+  /** SendEmail requests waiting at the gate (see hold()). */
+  held = 0;
   private rates: Partial<Record<SesFault, number>> = {};
   private readonly sockets = new Set<Socket>();
   private server: Server;
@@ -65,6 +69,24 @@ export class SesStandIn {
     this.rates = rates;
   }
 
+  /**
+   * Holds SendEmail requests unanswered until release(). A request whose caller disconnects while
+   * held is never accepted: what SES does with a request that never fully arrived.
+   */
+  hold() {
+    this.gate ??= new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  release() {
+    this.openGate?.();
+    this.gate = this.openGate = undefined;
+  }
+
+  /** Resolves once `count` requests are waiting at the gate. */
+  waitForHeld(count: number): Promise<void> {
+    return this.waitFor(() => this.held >= count);
+  }
+
   /** Stops listening and drops open connections: callers see ECONNREFUSED. */
   async down(): Promise<void> {
     for (const s of this.sockets) s.destroy();
@@ -85,14 +107,18 @@ export class SesStandIn {
 
   /** Resolves once `count` messages have been accepted in total. */
   waitForMessages(count: number): Promise<void> {
+    return this.waitFor(() => this.messages.length >= count);
+  }
+
+  private waitFor(done: () => boolean): Promise<void> {
     return new Promise((resolve) => {
       const check = () => {
-        if (this.messages.length >= count) {
-          this.events.off('message', check);
+        if (done()) {
+          this.events.off('change', check);
           resolve();
         }
       };
-      this.events.on('message', check);
+      this.events.on('change', check);
       check();
     });
   }
@@ -144,6 +170,13 @@ export class SesStandIn {
       return json(404, { message: `no route ${req.method} ${req.url}` }, 'NotFoundException');
     }
     this.requests++;
+    if (this.gate) {
+      this.held++;
+      this.events.emit('change');
+      await this.gate;
+      this.held--;
+      if (req.socket.destroyed || res.destroyed) return;
+    }
     const fault = this.pickFault();
     if (fault) {
       const [status, type, message] = faults[fault];
@@ -165,7 +198,7 @@ export class SesStandIn {
       at: Date.now(),
     };
     this.messages.push(message);
-    this.events.emit('message');
+    this.events.emit('change');
     json(200, { MessageId: message.messageId });
   }
 }

@@ -23,7 +23,7 @@ export interface DevServerOptions {
 
 // The SDK's own CI runs the dev server this way: in-memory SQLite has shown "no such table" flakes.
 const sqlitePragmas = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'];
-const cliType = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList' } as const;
+const cliType = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList', INT: 'Int' } as const;
 const searchAttributeFlags = searchAttributeKeys.flatMap((k) => [
   '--search-attribute',
   `${k.name}=${cliType[k.type as keyof typeof cliType]}`,
@@ -81,12 +81,12 @@ async function connectWhenUp(address: string, exitCode: () => number | null | un
 /** `--search-attribute` is ignored when the db file already exists, so register what is missing. */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const types = proto.temporal.api.enums.v1.IndexedValueType;
-  const wanted = Object.fromEntries(
-    searchAttributeKeys.map((k) => [
-      k.name,
-      k.type === 'KEYWORD_LIST' ? types.INDEXED_VALUE_TYPE_KEYWORD_LIST : types.INDEXED_VALUE_TYPE_KEYWORD,
-    ]),
-  );
+  const indexed = {
+    KEYWORD: types.INDEXED_VALUE_TYPE_KEYWORD,
+    KEYWORD_LIST: types.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    INT: types.INDEXED_VALUE_TYPE_INT,
+  };
+  const wanted = Object.fromEntries(searchAttributeKeys.map((k) => [k.name, indexed[k.type as keyof typeof indexed]]));
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const missing = Object.fromEntries(
     Object.entries(wanted).filter(([name]) => !(name in (existing.customAttributes ?? {}))),

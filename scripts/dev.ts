@@ -14,7 +14,7 @@ import { localS3Credentials, startLocalS3 } from '../local/s3-server.js';
 import { SmtpSink } from '../local/smtp-sink.js';
 import { startTemporalDevServer } from '../local/temporal-dev-server.js';
 import { activityDepsFromConfig, objectStoreFromConfig } from '../worker/clients.js';
-import { createWorker } from '../worker/create-worker.js';
+import { createWorkers } from '../worker/create-worker.js';
 import { resolveTemporalCli } from './temporal-cli.mjs';
 
 const env = { ...process.env };
@@ -89,13 +89,15 @@ const dbHandle = await createDb(
 );
 await dbHandle.migrate();
 
-const deps = activityDepsFromConfig(config, dbHandle.db, { sesCredentials });
+const deps = await activityDepsFromConfig(config, dbHandle.db, { sesCredentials });
 await deps.objects.ensureBucket();
 const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-const worker = await createWorker({
+const worker = await createWorkers({
   connection: workerConnection,
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
+  bulkTaskQueue: config.BULK_TASK_QUEUE,
+  bulkBatchSize: config.BULK_BATCH_SIZE,
   deps,
 });
 const workerDone = worker.run();
@@ -106,7 +108,6 @@ const api = await listen({
   db: dbHandle.db,
   temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
   objects: objectStoreFromConfig(config),
-  apiKeys: config.API_KEYS,
   logger,
 });
 

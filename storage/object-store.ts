@@ -95,5 +95,6 @@ export function createObjectStore(s3: S3Client, bucket: string): ObjectStore {
   };
 }
 
-export const attachmentKey = (messageId: string, position: number) => `messages/${messageId}/attachments/${position}`;
+/** Where a message's or a bulk's attachments live; position numbers follow. */
+export const attachmentPrefix = (kind: 'messages' | 'bulks', id: string) => `${kind}/${id}/attachments/`;
 export const mimeKey = (messageId: string) => `messages/${messageId}/message.eml`;

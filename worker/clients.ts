@@ -1,4 +1,4 @@
-import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { GetAccountCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Config } from '../config/config.js';
 import type { ActivityDeps } from '../activities/index.js';
@@ -47,24 +47,35 @@ export function retryTimings(config: Config) {
   return { sesRetry: timing, smtpRetry: timing };
 }
 
-/** Everything the activities need, built from config (worker entry and dev launcher). */
-export function activityDepsFromConfig(
+/**
+ * The SES quota: real SES reports it (GetAccount), an emulator or VPC endpoint has SES_MAX_SEND_RATE.
+ */
+export async function sesMaxSendRate(ses: SESv2Client, config: Config): Promise<number> {
+  if (config.SES_ENDPOINT) return config.SES_MAX_SEND_RATE;
+  const account = await ses.send(new GetAccountCommand({}));
+  return account.SendQuota?.MaxSendRate ?? config.SES_MAX_SEND_RATE;
+}
+
+/** Everything the activities need, built from config (worker entry, dev launcher, tests). */
+export async function activityDepsFromConfig(
   config: Config,
   db: ActivityDeps['db'],
   overrides: { sesCredentials?: SesSettings['credentials'] } = {},
-): ActivityDeps {
+): Promise<ActivityDeps> {
   if (!config.SMTP_URL) throw new Error('SMTP_URL is required: SMTP is where mail goes when SES cannot deliver');
   const region = config.AWS_REGION ?? (config.SES_ENDPOINT ? 'us-east-1' : undefined);
   if (!region) throw new Error('AWS_REGION is required for SES (or SES_ENDPOINT for an SES-compatible endpoint)');
+  const ses = createSesClient({
+    region,
+    endpoint: config.SES_ENDPOINT,
+    timeoutMs: config.SES_TIMEOUT_MS,
+    credentials: overrides.sesCredentials,
+  });
   return {
     db,
     objects: objectStoreFromConfig(config),
-    ses: createSesClient({
-      region,
-      endpoint: config.SES_ENDPOINT,
-      timeoutMs: config.SES_TIMEOUT_MS,
-      credentials: overrides.sesCredentials,
-    }),
+    ses,
+    sesMaxSendRate: await sesMaxSendRate(ses, config),
     smtp: createSmtpTransport(config.SMTP_URL),
     ...retryTimings(config),
     sesConfigurationSet: config.SES_CONFIGURATION_SET,

@@ -13,7 +13,12 @@ export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', impo
 export interface WorkerOptions {
   connection: NativeConnection;
   namespace: string;
+  /** Workflows and their quick activities. */
   taskQueue: string;
+  /** Bulk batch sends, rate-limited by the server. */
+  bulkTaskQueue: string;
+  /** Recipients per bulk batch: with the SES quota it gives the bulk queue's activities per second. */
+  bulkBatchSize: number;
   deps: ActivityDeps;
   /** A pre-built bundle (tests build one per run); otherwise the worker bundles at start. */
   workflowBundle?: WorkflowBundleOption;
@@ -33,13 +38,43 @@ const quietBundlerLogger = {
   log: noop,
 };
 
-/** The real worker: production, dev mode and the integration tests all build it here. */
-export function createWorker(o: WorkerOptions): Promise<Worker> {
-  return Worker.create({
+export interface Workers {
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+/**
+ * The real workers: production, dev mode and the integration tests all build them here. One polls
+ * the main queue (workflows, single sends); one polls the bulk queue, so a password reset never
+ * waits behind a newsletter.
+ */
+export async function createWorkers(o: WorkerOptions): Promise<Workers> {
+  const activities = createActivities(o.deps);
+  const main = await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
-    activities: createActivities(o.deps),
+    activities,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath }),
   });
+  const bulk = await Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.bulkTaskQueue,
+    activities: { sendBulkBatch: activities.sendBulkBatch },
+    // Enforced by the Temporal server across every worker on this queue: a batch is
+    // bulkBatchSize messages, so this caps the sum of all bulks at the SES quota.
+    maxTaskQueueActivitiesPerSecond: o.deps.sesMaxSendRate / o.bulkBatchSize,
+    // Pause and cancel reach a batch through its heartbeats; keep that delay short.
+    maxHeartbeatThrottleInterval: '500 ms',
+  });
+  return {
+    run: async () => {
+      await Promise.all([main.run(), bulk.run()]);
+    },
+    shutdown: () => {
+      main.shutdown();
+      bulk.shutdown();
+    },
+  };
 }

@@ -4,20 +4,26 @@ import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createDb } from '../db/create-db.js';
 import { activityDepsFromConfig } from './clients.js';
-import { createWorker } from './create-worker.js';
+import { createWorkers } from './create-worker.js';
 
 const config = loadConfig();
 const logger = createLogger(config);
 if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (for a local setup use `npm run dev`)');
 const dbHandle = await createDb({ url: config.DATABASE_URL });
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-const worker = await createWorker({
+const deps = await activityDepsFromConfig(config, dbHandle.db);
+const worker = await createWorkers({
   connection,
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
-  deps: activityDepsFromConfig(config, dbHandle.db),
+  bulkTaskQueue: config.BULK_TASK_QUEUE,
+  bulkBatchSize: config.BULK_BATCH_SIZE,
+  deps,
 });
-logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+logger.info(
+  { taskQueue: config.TEMPORAL_TASK_QUEUE, bulkTaskQueue: config.BULK_TASK_QUEUE, sesMaxSendRate: deps.sesMaxSendRate },
+  'worker running',
+);
 // The worker SDK drains in-flight tasks on SIGINT/SIGTERM by itself before run() resolves.
 await worker.run();
 await connection.close();

@@ -1,6 +1,6 @@
 // The one file both sides of Temporal import: workflow names, ids, inputs, queries, search attributes.
 // Only `@temporalio/workflow` and types may be imported here (it is bundled into the workflow sandbox).
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes.js';
 
 export interface AttachmentRef {
@@ -61,4 +61,77 @@ export const mailRecipientsKey: SearchAttributeKey<'KEYWORD_LIST'> = {
   type: 'KEYWORD_LIST',
 };
 export const bulkIdKey: SearchAttributeKey<'KEYWORD'> = { name: 'BulkId', type: 'KEYWORD' };
-export const searchAttributeKeys = [mailKindKey, mailStatusKey, mailRecipientsKey, bulkIdKey];
+
+// ---- Bulk sends ----
+
+export const bulkSendWorkflowType = 'bulkSend';
+export const bulkWorkflowId = (bulkId: string) => `bulk-${bulkId}`;
+
+/** What one run hands the next across continue-as-new. */
+export interface BulkCarry {
+  /** First recipient seq not yet dispatched in a completed batch. */
+  cursor: number;
+  paused: boolean;
+  cancelled: boolean;
+  /** Effective messages per second, resolved once against the SES quota. */
+  ratePerSecond: number;
+  /** When the next send may start (epoch ms): keeps the pace exact across batches. */
+  nextSendAt: number;
+  run: number;
+}
+
+export interface BulkSendInput {
+  bulkId: string;
+  total: number;
+  attachments: AttachmentRef[];
+  /** Requested pace; undefined means the SES quota. */
+  ratePerSecond?: number;
+  batchSize: number;
+  /** Batches per run before continue-as-new. */
+  batchesPerRun: number;
+  /** The rate-limited task queue the batch activities run on. */
+  sendQueue: string;
+  policy: DeliveryPolicy;
+  carry?: BulkCarry;
+}
+
+export interface BulkCounts {
+  total: number;
+  sent: number;
+  failed: number;
+  cancelled: number;
+  pending: number;
+}
+
+export type BulkPhase = 'running' | 'paused' | 'cancelling' | 'cancelled' | 'completed';
+
+export interface BulkProgress {
+  phase: BulkPhase;
+  cursor: number;
+  total: number;
+  ratePerSecond: number;
+  run: number;
+}
+
+export interface BulkResult extends BulkCounts {
+  bulkId: string;
+  status: 'completed' | 'cancelled';
+}
+
+/** Stop dispatching; the in-flight batch is interrupted and its unsent recipients stay pending. */
+export const pauseSignal = defineSignal('pause');
+/** Continue from the cursor where the bulk was paused. */
+export const resumeSignal = defineSignal('resume');
+/** Stop for good: in-flight sends settle, every unsent recipient is marked `cancelled`. */
+export const cancelSignal = defineSignal('cancel');
+/** Where the bulk is: phase, cursor, pace, run number. */
+export const progressQuery = defineQuery<BulkProgress>('progress');
+/** The API's pause: as the signal, answering with the new progress. */
+export const pauseUpdate = defineUpdate<BulkProgress>('pauseBulk');
+/** The API's resume: as the signal, answering with the new progress. */
+export const resumeUpdate = defineUpdate<BulkProgress>('resumeBulk');
+/** The API's cancel: as the signal, answering with the new progress. */
+export const cancelUpdate = defineUpdate<BulkProgress>('cancelBulk');
+
+export const bulkTotalKey: SearchAttributeKey<'INT'> = { name: 'BulkTotal', type: 'INT' };
+export const searchAttributeKeys = [mailKindKey, mailStatusKey, mailRecipientsKey, bulkIdKey, bulkTotalKey];

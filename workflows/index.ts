@@ -1,2 +1,3 @@
 // The workflow bundle's entry: every workflow the worker registers.
 export { sendEmail } from './send-email.js';
+export { bulkSend } from './bulk-send.js';

@@ -4,16 +4,15 @@ import { and, asc, eq } from 'drizzle-orm';
 import { attachments, deliveryAttempts, messages } from '../../db/schema.js';
 import { acceptEmail, type AcceptDeps } from '../accept-email.js';
 import type { AuthEnv } from '../auth.js';
-import { ApiError, badField } from '../errors.js';
+import { ApiError, fromRequestError } from '../errors.js';
+import { idempotencyKeyOf, uuidPattern } from '../idempotency.js';
 import { readSendBody } from '../read-body.js';
-import { parseSendRequest, RequestError, type Limits } from '../send-request.js';
+import { RequestError, type Limits } from '../fields.js';
+import { parseSendRequest } from '../send-request.js';
 
 export interface EmailRoutesDeps extends AcceptDeps {
   limits: Limits;
 }
-
-const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function emailRoutes(deps: EmailRoutesDeps) {
   // Base64 inflates attachments by 4/3; the JSON around them gets a fixed allowance.
@@ -29,16 +28,13 @@ export function emailRoutes(deps: EmailRoutesDeps) {
         },
       }),
       async (c) => {
-        const idempotencyKey = c.req.header('idempotency-key');
-        if (idempotencyKey !== undefined && !idempotencyKeyPattern.test(idempotencyKey))
-          throw badField('Idempotency-Key', 'Idempotency-Key must be 1-255 printable ASCII characters');
+        const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
         const raw = await readSendBody(c);
         let request;
         try {
           request = parseSendRequest(raw.body, raw.files, deps.limits);
         } catch (err) {
-          if (!(err instanceof RequestError)) throw err;
-          throw new ApiError(err.tooLarge ? 'payload_too_large' : 'validation_error', err.message, err.field);
+          throw err instanceof RequestError ? fromRequestError(err) : err;
         }
         const accepted = await acceptEmail(deps, request, c.get('apiKeyId'), idempotencyKey);
         return c.json(accepted, 202);

@@ -5,16 +5,17 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app.js';
-import { deliveryPolicy, limits, loadConfig, type Config } from '../../config/config.js';
+import { appDeps } from '../../api/listen.js';
+import { loadConfig, type Config } from '../../config/config.js';
 import { createDb, type DbHandle } from '../../db/create-db.js';
 import { localS3Credentials, startLocalS3 } from '../../local/s3-server.js';
 import { SesStandIn } from '../../local/ses-stand-in.js';
 import { SmtpSink } from '../../local/smtp-sink.js';
 import { activityDepsFromConfig } from '../../worker/clients.js';
-import { createWorker } from '../../worker/create-worker.js';
+import { createWorkers } from '../../worker/create-worker.js';
 import { emailWorkflowId, type SendEmailResult } from '../../workflows/contracts.js';
 
 export const API_KEY = 'test-key-1';
@@ -25,6 +26,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** A database other than the shared test Postgres (the PGlite test). */
   db?: DbHandle;
+  /** false: no in-process worker (the test runs worker processes itself). */
+  worker?: boolean;
 }
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
@@ -48,6 +51,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
     API_KEYS: `${API_KEY},${OTHER_API_KEY}`,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    BULK_TASK_QUEUE: `test-bulk-${randomUUID()}`,
     S3_ENDPOINT: s3.endpoint,
     S3_BUCKET: bucket,
     S3_ACCESS_KEY_ID: localS3Credentials.accessKeyId,
@@ -62,31 +66,37 @@ export async function startHarness(opts: HarnessOptions = {}) {
     ...opts.env,
   });
   const dbHandle = opts.db ?? (await createDb({ url: inject('databaseUrl'), maxConnections: 5 }));
-  const deps = activityDepsFromConfig(config, dbHandle.db, {
+  const deps = await activityDepsFromConfig(config, dbHandle.db, {
     sesCredentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
 
   const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker: Worker = await createWorker({
-    connection: workerConnection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-  });
-  const workerRun = worker.run();
+  const running: { shutdown(): void; done: Promise<void> }[] = [];
+  /** Starts a real worker (both queues) in this process; the harness starts one unless told not to. */
+  async function startWorker() {
+    const workers = await createWorkers({
+      connection: workerConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      bulkTaskQueue: config.BULK_TASK_QUEUE,
+      bulkBatchSize: config.BULK_BATCH_SIZE,
+      deps,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+    });
+    running.push({ shutdown: () => workers.shutdown(), done: workers.run() });
+  }
+  if (opts.worker !== false) await startWorker();
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const app = createApp({
-    db: dbHandle.db,
-    temporal: client,
-    objects: deps.objects,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    policy: deliveryPolicy(config),
-    limits: limits(config),
-    apiKeys: config.API_KEYS,
-    logger: { error: (...args: unknown[]) => console.error(...args) },
-  });
+  const app = createApp(
+    appDeps({
+      config,
+      db: dbHandle.db,
+      temporal: client,
+      objects: deps.objects,
+      logger: { error: (...args: unknown[]) => console.error(...args) },
+    }),
+  );
 
   async function send(body: unknown, o: { key?: string; idempotencyKey?: string } = {}) {
     const res = await app.request('/v1/emails', {
@@ -124,9 +134,19 @@ export async function startHarness(opts: HarnessOptions = {}) {
     async workflowCount(): Promise<number> {
       return (await client.workflow.count(`TaskQueue = "${config.TEMPORAL_TASK_QUEUE}"`)).count;
     },
+    startWorker,
+    /** Environment for a worker process (`worker/main.ts`) pointed at this harness. */
+    workerEnv(): Record<string, string> {
+      const env: Record<string, string> = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+      for (const [k, v] of Object.entries(config)) {
+        if (v !== undefined) env[k] = Array.isArray(v) ? v.join(',') : String(v);
+      }
+      env.DATABASE_URL = inject('databaseUrl');
+      return env;
+    },
     async close() {
-      worker.shutdown();
-      await workerRun;
+      for (const w of running) w.shutdown();
+      await Promise.all(running.map((w) => w.done));
       await Promise.all([workerConnection.close(), connection.close()]);
       if (!opts.db) await dbHandle.close();
       await Promise.all([s3.close(), ses.close(), smtp.close()]);

@@ -1,0 +1,132 @@
+// Request pieces shared by `POST /v1/emails` and `POST /v1/bulk`, and how their errors name fields.
+import { z } from 'zod';
+import { formatAddress, parseAddress } from '../mail/addresses.js';
+
+export const noLineBreaks = (v: string) => !/[\r\n\0]/.test(v);
+
+export const address = z.string().transform((v, ctx) => {
+  const parsed = parseAddress(v);
+  if ('error' in parsed) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v.slice(0, 100))} ${parsed.error}` });
+    return z.NEVER;
+  }
+  return formatAddress(parsed);
+});
+
+/** One address or a non-empty list of them. */
+export const addressList = z.union([address.transform((a) => [a]), z.array(address).min(1)]);
+
+export const subject = z.string().min(1).max(998).refine(noLineBreaks, 'must not contain line breaks');
+
+// Headers Mailroom writes itself; letting callers set them would let them forge recipients or break MIME.
+const reservedHeaders = new Set(
+  'from to cc bcc reply-to subject date message-id sender mime-version content-type content-transfer-encoding content-disposition return-path'.split(
+    ' ',
+  ),
+);
+const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$/;
+
+export const headers = z
+  .record(z.string(), z.string().max(2000).refine(noLineBreaks, 'must not contain line breaks'))
+  .superRefine((h, ctx) => {
+    for (const name of Object.keys(h)) {
+      if (!headerName.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid header name' });
+      else if (reservedHeaders.has(name.toLowerCase()))
+        ctx.addIssue({ code: 'custom', path: [name], message: 'is set by Mailroom and cannot be overridden' });
+    }
+  });
+
+const base64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** A file name, never a path: it ends up in a MIME header and in operators' downloads. */
+export const isPlainFilename = (name: string) =>
+  name.length > 0 && name.length <= 255 && !/[\r\n\0/\\]/.test(name) && name !== '.' && name !== '..';
+
+export const attachments = z.array(
+  z.strictObject({
+    filename: z.string().refine(isPlainFilename, 'must be a plain file name (no path, no line breaks, 1-255 chars)'),
+    /** Base64 (standard alphabet, padded). */
+    content: z
+      .string()
+      .min(1)
+      .refine((c) => c.length % 4 === 0 && base64.test(c), 'is not valid base64'),
+    content_type: z
+      .string()
+      .regex(/^[\w!#$&^.+-]+\/[\w!#$&^.+-]+$/, 'must look like type/subtype')
+      .optional(),
+  }),
+);
+
+export interface AttachmentUpload {
+  filename: string;
+  contentType: string;
+  bytes: Uint8Array;
+}
+
+export function decodeAttachments(list: z.output<typeof attachments> | undefined): AttachmentUpload[] {
+  return (list ?? []).map((a) => ({
+    filename: a.filename,
+    contentType: a.content_type ?? 'application/octet-stream',
+    bytes: Buffer.from(a.content, 'base64'),
+  }));
+}
+
+export interface Limits {
+  maxRecipients: number;
+  maxMessageBytes: number;
+  maxAttachments: number;
+}
+
+export interface Rejection {
+  index: number;
+  reason: string;
+}
+
+/** Bad input, naming the field; `tooLarge` makes it a 413; `rejected` lists bad bulk recipients. */
+export class RequestError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly tooLarge = false,
+    readonly rejected?: Rejection[],
+  ) {
+    super(message);
+  }
+}
+
+/** Attachment count and total size, shared by both send kinds. */
+export function checkContentLimits(
+  c: { html?: string | null; text?: string | null; attachments: AttachmentUpload[] },
+  limits: Limits,
+) {
+  if (c.attachments.length > limits.maxAttachments)
+    throw new RequestError(
+      'attachments',
+      `at most ${limits.maxAttachments} attachments per message; got ${c.attachments.length}`,
+    );
+  const size =
+    c.attachments.reduce((n, a) => n + a.bytes.byteLength, 0) +
+    Buffer.byteLength(c.html ?? '') +
+    Buffer.byteLength(c.text ?? '');
+  if (size > limits.maxMessageBytes)
+    throw new RequestError('attachments', `message is ${size} bytes; the limit is ${limits.maxMessageBytes}`, true);
+}
+
+/** `['attachments', 0, 'content']` → `attachments[0].content`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    '',
+  );
+}
+
+export function firstIssue(error: z.ZodError): RequestError {
+  const issue = error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const field = fieldPath([...issue.path, issue.keys[0]!]);
+    return new RequestError(field, `unknown field ${JSON.stringify(field)}`);
+  }
+  const field = fieldPath(issue.path) || 'body';
+  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+  return new RequestError(field, `${field} ${message}`);
+}

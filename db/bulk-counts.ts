@@ -1,0 +1,29 @@
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from './create-db.js';
+import { bulkRecipients, type RecipientStatus } from './schema.js';
+
+export interface RecipientCounts {
+  total: number;
+  sent: number;
+  failed: number;
+  cancelled: number;
+  /** Not yet settled: pending, or claimed by a batch in flight. */
+  pending: number;
+}
+
+/** One grouped query, so the counts come from one snapshot and always add up to total. */
+export async function countRecipients(db: Db, bulkId: string): Promise<RecipientCounts> {
+  const rows = await db
+    .select({ status: bulkRecipients.status, n: sql<number>`count(*)::int` })
+    .from(bulkRecipients)
+    .where(eq(bulkRecipients.bulkId, bulkId))
+    .groupBy(bulkRecipients.status);
+  const by = (s: RecipientStatus) => rows.find((r) => r.status === s)?.n ?? 0;
+  const counts = {
+    sent: by('sent'),
+    failed: by('failed'),
+    cancelled: by('cancelled'),
+    pending: by('pending') + by('sending'),
+  };
+  return { total: counts.sent + counts.failed + counts.cancelled + counts.pending, ...counts };
+}
