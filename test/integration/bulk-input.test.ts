@@ -1,0 +1,172 @@
+import { count } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bulks } from '../../db/schema.js';
+import { bulkBody, bulkResult, postBulk, recipients } from '../support/bulk.js';
+import { API_KEY, startHarness, type Harness } from '../support/harness.js';
+
+let h: Harness;
+let bulksBefore: number;
+beforeAll(async () => {
+  h = await startHarness({ env: { BULK_MAX_RECIPIENTS: '50', MAX_ATTACHMENTS: '1' } });
+  bulksBefore = await countBulks();
+});
+afterAll(() => h?.close());
+
+// Test files run one at a time, so no other file adds bulks meanwhile.
+const countBulks = async () => (await h.db.select({ n: count() }).from(bulks))[0]!.n;
+
+const base = () => bulkBody(3, 'bad');
+const withRecipients = (r: unknown[]) => ({ ...base(), recipients: r });
+const ok = (n: number) => ({ email: `ok-${n}@example.com`, name: `OK ${n}`, data: { n } });
+
+const cases: [string, unknown, number, string][] = [
+  ['an empty recipient list', withRecipients([]), 400, 'recipients'],
+  ['more recipients than the limit', withRecipients(recipients(51, 'big')), 400, 'recipients'],
+  ['no recipients field', { ...base(), recipients: undefined }, 400, 'recipients'],
+  ['recipients that are not a list', { ...base(), recipients: 'a@example.com' }, 400, 'recipients'],
+  ['an invalid address (strict)', withRecipients([ok(0), { ...ok(1), email: 'not-an-address' }]), 400, 'recipients[1]'],
+  [
+    'a duplicate recipient (strict)',
+    withRecipients([ok(0), { ...ok(0), email: 'OK-0@example.com' }]),
+    400,
+    'recipients[1]',
+  ],
+  [
+    'a recipient with an unknown field',
+    withRecipients([{ email: 'a@example.com', name: 'A', age: 3 }]),
+    400,
+    'recipients[0]',
+  ],
+  [
+    'a display name in the email field',
+    withRecipients([{ email: 'Ana <a@example.com>', name: 'Ana' }]),
+    400,
+    'recipients[0]',
+  ],
+  [
+    'a recipient lacking a template variable',
+    withRecipients([{ email: 'a@example.com', name: 'A', data: {} }]),
+    400,
+    'recipients[0]',
+  ],
+  [
+    'a recipient without the {{name}} the subject uses',
+    withRecipients([{ email: 'a@example.com', data: { n: 1 } }]),
+    400,
+    'recipients[0]',
+  ],
+  ['a template that does not parse', { ...base(), subject: 'Hi {{#if name}}' }, 400, 'subject'],
+  ['an html template that does not parse', { ...base(), html: '<p>{{name</p>' }, 400, 'html'],
+  ['a line break in the subject', { ...base(), subject: 'Hi\r\nBcc: x@example.com' }, 400, 'subject'],
+  ['no html and no text', { ...base(), html: undefined, text: undefined }, 400, 'html'],
+  ['an invalid from', { ...base(), from: 'nobody' }, 400, 'from'],
+  ['a rate of zero', { ...base(), rate_per_second: 0 }, 400, 'rate_per_second'],
+  ['an unknown mode', { ...base(), mode: 'yolo' }, 400, 'mode'],
+  ['an unknown top-level field', { ...base(), cc: 'x@example.com' }, 400, 'cc'],
+  [
+    'too many attachments',
+    { ...base(), attachments: [1, 2].map((i) => ({ filename: `${i}.txt`, content: 'aGk=' })) },
+    400,
+    'attachments',
+  ],
+  [
+    'lenient mode with no valid recipient',
+    { ...withRecipients([{ email: 'nope' }]), mode: 'lenient' },
+    400,
+    'recipients',
+  ],
+];
+
+describe('bad bulk input', () => {
+  it.each(cases)('refuses %s with a 4xx naming the field', async (_name, body, status, field) => {
+    const res = await postBulk(h, body);
+    expect(res.status).toBe(status);
+    expect(res.body.error.field).toBe(field);
+    expect(res.body.error.message).toEqual(expect.any(String));
+  });
+
+  it('lists every rejected recipient by index in strict mode', async () => {
+    const res = await postBulk(
+      h,
+      withRecipients([{ email: 'x' }, { email: 'ok@example.com', name: 'O', data: { n: 1 } }, { email: 'y@' }]),
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.error.rejected.map((r: { index: number }) => r.index)).toEqual([0, 2]);
+  });
+
+  it('refuses a malformed recipients CSV', async () => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries({ from: 'news@example.com', subject: 'Hi', text: 'Hello' })) form.set(k, v);
+    form.set('recipients', new File(['email,name\n"unterminated,A\n'], 'list.csv', { type: 'text/csv' }));
+    const res = await h.app.request('/v1/bulk', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}` },
+      body: form,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.field).toBe('recipients');
+  });
+
+  it('refuses a CSV without an email column', async () => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries({ from: 'news@example.com', subject: 'Hi', text: 'Hello' })) form.set(k, v);
+    form.set('recipients', new File(['mail,name\na@example.com,A\n'], 'list.csv', { type: 'text/csv' }));
+    const res = await h.app.request('/v1/bulk', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}` },
+      body: form,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error).toMatchObject({
+      field: 'recipients',
+      message: expect.stringContaining('email'),
+    });
+  });
+
+  it('started and stored nothing for any of them', async () => {
+    expect(await countBulks()).toBe(bulksBefore);
+    expect(await h.workflowCount()).toBe(0);
+  });
+});
+
+describe('good bulk input', () => {
+  it('skips and reports bad recipients in lenient mode, sending to the rest', async () => {
+    const res = await postBulk(h, {
+      ...withRecipients([
+        { email: 'len-0@example.com', name: 'A', data: { n: 0 } },
+        { email: 'broken' },
+        { email: 'LEN-0@example.com', name: 'dup', data: { n: 9 } },
+        { email: 'len-1@example.com', name: 'B', data: { n: 1 } },
+      ]),
+      mode: 'lenient',
+    });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ total: 2, accepted: 2 });
+    expect(res.body.rejected.map((r: { index: number }) => r.index)).toEqual([1, 2]);
+    expect(await bulkResult(h, res.body.id)).toMatchObject({ status: 'completed', sent: 2 });
+  });
+
+  it('takes recipients as an uploaded CSV with data columns', async () => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries({
+      from: 'news@example.com',
+      subject: 'Hi {{name}}',
+      text: 'Code {{data.code}}',
+    }))
+      form.set(k, v);
+    form.set(
+      'recipients',
+      new File(['email,name,code\ncsv-0@example.com,Ana,A1\ncsv-1@example.com,Bo,B2\n'], 'list.csv'),
+    );
+    const res = await h.app.request('/v1/bulk', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}` },
+      body: form,
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as any;
+    expect(await bulkResult(h, body.id)).toMatchObject({ status: 'completed', sent: 2 });
+    const mail = h.ses.messages.find((m) => m.destination[0] === 'csv-1@example.com');
+    expect(mail?.raw.toString()).toContain('Code B2');
+  });
+});
