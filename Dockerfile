@@ -12,8 +12,7 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 
-# Dependencies first so that source edits reuse this layer. The npm bundled with the node:20
-# image is used on purpose (see docs/deploy.md about the lockfile).
+# Dependencies first so that source edits reuse this layer.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
     && npm cache clean --force
