@@ -13,8 +13,21 @@ export const address = z.string().transform((v, ctx) => {
   return formatAddress(parsed);
 });
 
-/** One address or a non-empty list of them. */
-export const addressList = z.union([address.transform((a) => [a]), z.array(address).min(1)]);
+/** One address or a non-empty list of them; an error names the bad element (`to[1]`). */
+export const addressList = z.unknown().transform((v, ctx) => {
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || list.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must be an address or a non-empty list of addresses' });
+    return z.NEVER;
+  }
+  const out: string[] = [];
+  list.forEach((item, i) => {
+    const r = address.safeParse(item);
+    if (r.success) out.push(r.data);
+    else ctx.addIssue({ code: 'custom', path: typeof v === 'string' ? [] : [i], message: r.error.issues[0]!.message });
+  });
+  return out;
+});
 
 export const subject = z.string().min(1).max(998).refine(noLineBreaks, 'must not contain line breaks');
 
@@ -127,6 +140,8 @@ export function firstIssue(error: z.ZodError): RequestError {
     return new RequestError(field, `unknown field ${JSON.stringify(field)}`);
   }
   const field = fieldPath(issue.path) || 'body';
-  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+  // zod reports a missing field as an invalid_type that "received undefined".
+  const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message);
+  const message = missing ? 'is required' : issue.message;
   return new RequestError(field, `${field} ${message}`);
 }

@@ -1,11 +1,8 @@
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const int = (min: number) => z.coerce.number().int().min(min);
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const optionalString = z.string().trim().optional();
 
 /**
  * Every setting Mailroom reads, all from the environment. Defaults make `npm run dev` work on a
@@ -13,7 +10,7 @@ const optionalString = z
  */
 const schema = z.object({
   /** HTTP port of the API. */
-  PORT: int(0).max(65535).default(3000),
+  PORT: int(0, 65535).default(3000),
   /** Comma-separated API keys accepted as `Authorization: Bearer <key>`. Dev mode makes one when empty. */
   API_KEYS: z
     .string()
@@ -37,7 +34,7 @@ const schema = z.object({
   /** Task queue of the send workflows and their activities. */
   TEMPORAL_TASK_QUEUE: z.string().default('mailroom'),
   /** Dev mode only: Temporal Web UI port. */
-  TEMPORAL_UI_PORT: int(1).max(65535).default(8233),
+  TEMPORAL_UI_PORT: int(1, 65535).default(8233),
 
   /** S3-compatible endpoint; unset means AWS S3 (or, in dev mode, a local S3 server). */
   S3_ENDPOINT: optionalString,
@@ -94,7 +91,9 @@ export class ConfigError extends Error {
 
 /** Validates the environment once at start-up; the error names each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const result = schema.safeParse(env);
+  // An empty variable (`PORT=`) means unset, as .env.example says, not the number 0.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const result = schema.safeParse(set);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

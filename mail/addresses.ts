@@ -33,8 +33,9 @@ export function parseAddress(input: string): ParsedAddress | { error: string } {
   return { address: `${local}@${domain}`, ...(name ? { name } : {}) };
 }
 
+/** RFC 5322 quoted-string for the display name: only `"` and `\\` are escaped. */
 export function formatAddress(a: ParsedAddress): string {
-  return a.name ? `${JSON.stringify(a.name)} <${a.address}>` : a.address;
+  return a.name ? `"${a.name.replace(/["\\]/g, '\\$&')}" <${a.address}>` : a.address;
 }
 
 /** `"Ana" <ana@example.com>` → `ana@example.com` (for envelopes and search attributes). */
