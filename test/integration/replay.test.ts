@@ -1,0 +1,124 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { emailWorkflowId, type SendEmailResult } from '../../workflows/contracts.js';
+import { startHarness, validEmail, type Harness } from '../support/harness.js';
+import { historyFromJson, historyToJson, type History } from '../support/history-json.js';
+
+// Replaying real histories against the bundled workflow code proves the workflow is deterministic
+// on every path. With RECORD_HISTORIES=1 the histories are also written as fixtures, which
+// test/unit/replay-fixtures.test.ts replays against future versions of the code.
+const fixturesDir = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
+const record = process.env.RECORD_HISTORIES === '1';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ env: { SES_MAX_ATTEMPTS: '3', SMTP_MAX_ATTEMPTS: '2' } });
+});
+afterAll(() => h?.close());
+
+interface Path {
+  name: string;
+  /** Sets up the stand-ins; returns the clean-up. */
+  arrange(h: Harness): Promise<() => Promise<void>> | (() => Promise<void>);
+  result: Partial<SendEmailResult>;
+  activities: string[];
+}
+
+const noCleanUp = async () => {};
+const paths: Path[] = [
+  {
+    name: 'ses-ok',
+    arrange: () => noCleanUp,
+    result: { status: 'sent', provider: 'ses' },
+    activities: ['markSending', 'composeMime', 'sendViaSes', 'recordOutcome'],
+  },
+  {
+    name: 'ses-throttled-then-ok',
+    arrange: (h) => (h.ses.failNext('throttle', 'throttle'), noCleanUp),
+    result: { status: 'sent', provider: 'ses' },
+    activities: ['markSending', 'composeMime', 'sendViaSes', 'recordOutcome'],
+  },
+  {
+    name: 'ses-down-smtp-ok',
+    arrange: async (h) => {
+      await h.ses.down();
+      return () => h.ses.up();
+    },
+    result: { status: 'sent', provider: 'smtp' },
+    activities: ['markSending', 'composeMime', 'sendViaSes', 'sendViaSmtp', 'recordOutcome'],
+  },
+  {
+    name: 'ses-5xx-exhausted-smtp-ok',
+    arrange: (h) => (h.ses.failNext('error500', 'error500', 'error500'), noCleanUp),
+    result: { status: 'sent', provider: 'smtp' },
+    activities: ['markSending', 'composeMime', 'sendViaSes', 'sendViaSmtp', 'recordOutcome'],
+  },
+  {
+    name: 'ses-paused-smtp-ok',
+    arrange: (h) => (h.ses.failNext('paused'), noCleanUp),
+    result: { status: 'sent', provider: 'smtp' },
+    activities: ['markSending', 'composeMime', 'sendViaSes', 'sendViaSmtp', 'recordOutcome'],
+  },
+  {
+    name: 'ses-rejected-failed',
+    arrange: (h) => (h.ses.failNext('reject'), noCleanUp),
+    result: { status: 'failed' },
+    activities: ['markSending', 'composeMime', 'sendViaSes', 'recordOutcome'],
+  },
+  {
+    name: 'ses-down-smtp-rejected-failed',
+    arrange: async (h) => {
+      await h.ses.down();
+      h.smtp.failNext(550);
+      return () => h.ses.up();
+    },
+    result: { status: 'failed' },
+    activities: ['markSending', 'composeMime', 'sendViaSes', 'sendViaSmtp', 'recordOutcome'],
+  },
+];
+
+const scheduledActivities = (history: History) =>
+  (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+
+const histories = new Map<string, History>();
+
+describe('workflow determinism', () => {
+  it.each(paths.map((p) => [p.name, p] as const))('records a complete history for the %s path', async (_, p) => {
+    const cleanUp = await p.arrange(h);
+    let id: string;
+    try {
+      const res = await h.send(validEmail({ subject: `replay ${p.name}` }));
+      expect(res.status).toBe(202);
+      id = res.body.id as string;
+      expect(await h.result(id)).toMatchObject(p.result);
+    } finally {
+      await cleanUp();
+    }
+    const history = await h.client.workflow.getHandle(emailWorkflowId(id)).fetchHistory();
+    expect(scheduledActivities(history)).toEqual(p.activities);
+    histories.set(p.name, history);
+    if (record) {
+      mkdirSync(fixturesDir, { recursive: true });
+      writeFileSync(`${fixturesDir}${p.name}.json`, `${historyToJson(history)}\n`);
+    }
+  });
+
+  it('replays every recorded history, and its JSON form, against the bundled workflow code', async () => {
+    expect([...histories.keys()].sort()).toEqual(paths.map((p) => p.name).sort());
+    const inputs = [...histories].flatMap(([name, history]) => [
+      { workflowId: name, history },
+      // The fixtures' form: what test/unit/replay-fixtures.test.ts will read back.
+      { workflowId: `${name}.json`, history: historyFromJson(JSON.parse(historyToJson(history))) },
+    ]);
+    const results: { workflowId: string; error?: string }[] = [];
+    for await (const r of Worker.runReplayHistories(
+      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      inputs,
+    ))
+      results.push({ workflowId: r.workflowId, error: r.error ? `${r.error.name}: ${r.error.message}` : undefined });
+    const byId = (a: { workflowId: string }, b: { workflowId: string }) => a.workflowId.localeCompare(b.workflowId);
+    expect(results.sort(byId)).toEqual(inputs.map((i) => ({ workflowId: i.workflowId, error: undefined })).sort(byId));
+  });
+});

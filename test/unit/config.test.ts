@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, deliveryPolicy, limits, loadConfig } from '../../config/config.js';
+
+const errorOf = (env: Record<string, string>): Error => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+};
+
+describe('loadConfig', () => {
+  it('has defaults that make dev mode work with an empty environment', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      PORT: 3000,
+      API_KEYS: [],
+      LOG_LEVEL: 'info',
+      DATA_DIR: '.data',
+      TEMPORAL_ADDRESS: '127.0.0.1:7233',
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TASK_QUEUE: 'mailroom',
+      S3_BUCKET: 'mailroom-attachments',
+      S3_REGION: 'us-east-1',
+      SES_TIMEOUT_MS: 10_000,
+      SES_MAX_ATTEMPTS: 5,
+      SMTP_MAX_ATTEMPTS: 8,
+      RETRY_BASE_MS: 1_000,
+      RETRY_MAX_MS: 60_000,
+      MAX_RECIPIENTS: 50,
+      MAX_MESSAGE_BYTES: 10 * 1024 * 1024,
+      MAX_ATTACHMENTS: 10,
+    });
+    for (const unset of [
+      'DATABASE_URL',
+      'S3_ENDPOINT',
+      'AWS_REGION',
+      'SES_ENDPOINT',
+      'SMTP_URL',
+      'S3_FORCE_PATH_STYLE',
+    ])
+      expect(c[unset as keyof typeof c], unset).toBeUndefined();
+  });
+
+  it('reads only the environment it is given', () => {
+    expect(loadConfig({ PORT: '8080', MAX_RECIPIENTS: '7' })).toMatchObject({ PORT: 8080, MAX_RECIPIENTS: 7 });
+  });
+
+  it.each(['abc', '70000', '-1', '80.5'])('rejects PORT=%s with an error naming PORT', (port) => {
+    const err = errorOf({ PORT: port });
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/^\s+PORT: /m);
+  });
+
+  it('names every bad variable in one error', () => {
+    const err = errorOf({ PORT: 'x', LOG_LEVEL: 'loud', S3_FORCE_PATH_STYLE: 'yes', MAX_MESSAGE_BYTES: '100' });
+    for (const name of ['PORT', 'LOG_LEVEL', 'S3_FORCE_PATH_STYLE', 'MAX_MESSAGE_BYTES'])
+      expect(err.message).toMatch(new RegExp(`^\\s+${name}: `, 'm'));
+  });
+
+  it('splits API_KEYS on commas, trimming and dropping empty entries', () => {
+    expect(loadConfig({ API_KEYS: ' key-a, key-b ,,key-c, ' }).API_KEYS).toEqual(['key-a', 'key-b', 'key-c']);
+    expect(loadConfig({ API_KEYS: 'only' }).API_KEYS).toEqual(['only']);
+    expect(loadConfig({ API_KEYS: ' , ' }).API_KEYS).toEqual([]);
+  });
+
+  it('treats an empty or blank optional URL as unset and trims a set one', () => {
+    const config = loadConfig({ DATABASE_URL: '   ', SMTP_URL: '' });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.SMTP_URL).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: ' postgres://db/mailroom ' }).DATABASE_URL).toBe('postgres://db/mailroom');
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ])('reads S3_FORCE_PATH_STYLE=%s as %s', (value, expected) => {
+    expect(loadConfig({ S3_FORCE_PATH_STYLE: value }).S3_FORCE_PATH_STYLE).toBe(expected);
+  });
+
+  it('enforces the lower bounds of limits and retry settings', () => {
+    expect(errorOf({ MAX_MESSAGE_BYTES: '1023' }).message).toContain('MAX_MESSAGE_BYTES');
+    expect(errorOf({ SES_MAX_ATTEMPTS: '0' }).message).toContain('SES_MAX_ATTEMPTS');
+    expect(errorOf({ SES_TIMEOUT_MS: '99' }).message).toContain('SES_TIMEOUT_MS');
+    expect(loadConfig({ MAX_ATTACHMENTS: '0' }).MAX_ATTACHMENTS).toBe(0);
+  });
+
+  it('treats an empty PORT or MAX_ATTACHMENTS as unset, as .env.example promises', () => {
+    expect(loadConfig({ PORT: '', MAX_ATTACHMENTS: '' })).toMatchObject({ PORT: 3000, MAX_ATTACHMENTS: 10 });
+  });
+});
+
+describe('derived settings', () => {
+  it('hands the workflow its retry budgets and the API its limits', () => {
+    const c = loadConfig({ SES_MAX_ATTEMPTS: '3', SMTP_MAX_ATTEMPTS: '4', MAX_RECIPIENTS: '5', MAX_ATTACHMENTS: '6' });
+    expect(deliveryPolicy(c)).toEqual({ sesMaxAttempts: 3, smtpMaxAttempts: 4 });
+    expect(limits(c)).toEqual({ maxRecipients: 5, maxMessageBytes: 10 * 1024 * 1024, maxAttachments: 6 });
+  });
+});
