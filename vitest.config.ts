@@ -10,5 +10,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Integration files share one Temporal dev server and a 2-core machine: one file at a time.
     fileParallelism: false,
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -69,7 +69,7 @@ export async function acceptBulk(
     if (existing) {
       assertSameRequest(existing.requestHash, hash);
       if (existing.status === 'queued')
-        await startBulk(deps, existing.id, existing.total, r.ratePerSecond, await refsOf(deps.db, existing.id));
+        await startBulk(deps, existing, r.ratePerSecond, await refsOf(deps.db, existing.id));
       return answer(existing.id, existing.status, existing.total);
     }
   }
@@ -108,7 +108,7 @@ export async function acceptBulk(
   });
 
   try {
-    await startBulk(deps, id, total, r.ratePerSecond, refs);
+    await startBulk(deps, { id, total, subject: r.subject }, r.ratePerSecond, refs);
   } catch (err) {
     await deps.db.delete(bulks).where(eq(bulks.id, id));
     await deps.objects.deletePrefix(`bulks/${id}/`).catch(() => {});
@@ -132,8 +132,7 @@ async function refsOf(db: Db, bulkId: string): Promise<AttachmentRef[]> {
 
 async function startBulk(
   deps: BulkDeps,
-  id: string,
-  total: number,
+  { id, total, subject }: { id: string; total: number; subject: string },
   ratePerSecond: number | undefined,
   attachments: AttachmentRef[],
 ) {
@@ -154,7 +153,7 @@ async function startBulk(
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'USE_EXISTING',
-      staticSummary: `bulk of ${total} recipient(s)`,
+      staticSummary: `bulk: ${subject.slice(0, 80)} → ${total} recipient(s)`,
       typedSearchAttributes: [
         { key: mailKindKey, value: 'bulk' },
         { key: mailStatusKey, value: 'queued' },

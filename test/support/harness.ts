@@ -36,8 +36,8 @@ let runtimeInstalled = false;
 
 export async function startHarness(opts: HarnessOptions = {}) {
   if (!runtimeInstalled) {
-    // Worker lifecycle chatter drowns test output; warnings and errors still show.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // Expected activity failures (throttling, outages) are logged as warnings and drown test output.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-harness-'));
