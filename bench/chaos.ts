@@ -1,0 +1,27 @@
+// `npm run chaos [-- --full|--quick] [R1 R3 …]`: crashes, restarts, provider faults, hostile input
+// and (with --full) a 10-minute soak. Each case is bounded in time and cleans up after itself.
+import postgres from 'postgres';
+import { r1, r2 } from './cases/r-crash.js';
+import { r3 } from './cases/r-faults.js';
+import { r4 } from './cases/r4-hostile.js';
+import { r6 } from './cases/r6-soak.js';
+import { runCases } from './support/report.js';
+import { adminUrl } from './support/stack.js';
+
+const cases = [
+  { id: 'R1', title: 'worker SIGKILLed three times mid-bulk (5,000 at 200/s)', run: r1 },
+  { id: 'R2', title: 'Temporal dev server stopped and restarted mid-bulk', run: r2 },
+  { id: 'R3', title: 'provider faults: 30% throttle + 10% 500, then 5% rejects', run: r3 },
+  { id: 'R4', title: 'hostile input on /v1/emails and /v1/bulk', run: r4 },
+  { id: 'R6', title: 'soak at 200 req/s on /v1/emails (10 min with --full)', run: r6, full: true },
+];
+
+async function postgresVersion() {
+  const sql = postgres(adminUrl, { max: 1 });
+  const [row] = await sql`show server_version`;
+  await sql.end();
+  return `PostgreSQL ${row!.server_version}`;
+}
+
+await runCases('chaos', cases, process.argv.slice(2), postgresVersion);
+process.exit(0);

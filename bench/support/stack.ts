@@ -1,0 +1,203 @@
+// The whole Mailroom stack for one benchmark case, outside vitest: a Temporal dev server on free
+// ports (file-backed, WAL), a fresh Postgres database (migrated, dropped afterwards), local S3, the
+// SES v2 stand-in, the SMTP sink, the API and the worker as real processes (their RSS is measured).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import postgres from 'postgres';
+import { createDb, type DbHandle } from '../../db/create-db.js';
+import { localS3Credentials, startLocalS3, type LocalS3 } from '../../local/s3-server.js';
+import { SesStandIn } from '../../local/ses-stand-in.js';
+import { SmtpSink } from '../../local/smtp-sink.js';
+import { ensureSearchAttributes } from '../../local/temporal-dev-server.js';
+import { resolveTemporalCli } from '../../scripts/temporal-cli.mjs';
+import { searchAttributeKeys } from '../../workflows/contracts.js';
+import { freePort, spawnProc, type Proc } from './processes.js';
+
+export const API_KEY = 'bench-key';
+export const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface StackOptions {
+  /** Config overrides (SES_MAX_SEND_RATE, BULK_BATCH_SIZE, …) for the API and worker processes. */
+  env?: Record<string, string>;
+  /** Worker processes to start (default 1). */
+  workers?: number;
+  /** Start the API process (default true). */
+  api?: boolean;
+  /** Extra `temporal server start-dev` flags (dynamic config). */
+  temporalArgs?: string[];
+}
+
+const cliType = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList', INT: 'Int' } as const;
+
+/** `temporal server start-dev` on a file db; restartable on the same port and file (chaos R2). */
+export async function startTemporal(dir: string, extraArgs: string[] = []) {
+  const cli = await resolveTemporalCli({ install: false });
+  if (!cli) throw new Error('the Temporal CLI is required (.cache/bin/temporal or TEMPORAL_CLI_PATH)');
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const dbFile = join(dir, 'temporal.db');
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', dbFile];
+  args.push('--log-level', 'warn', '--headless');
+  args.push('--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF');
+  for (const k of searchAttributeKeys)
+    args.push('--search-attribute', `${k.name}=${cliType[k.type as keyof typeof cliType]}`);
+  args.push(...extraArgs);
+  let proc: Proc;
+  const up = async () => {
+    proc = spawnProc({ name: 'temporal', command: cli, args, logFile: join(dir, 'temporal.log') });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        const c = await Connection.connect({ address, connectTimeout: 1_000 });
+        await c.workflowService.getSystemInfo({});
+        await ensureSearchAttributes(c, 'default');
+        await c.close();
+        return;
+      } catch (err) {
+        if (proc.child.exitCode !== null) throw new Error(`temporal exited: ${(err as Error).message}`);
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  };
+  await up();
+  return {
+    cli,
+    address,
+    port,
+    get pid() {
+      return proc.pid;
+    },
+    stop: () => proc.kill('SIGTERM'),
+    kill: () => proc.kill('SIGKILL'),
+    start: up,
+  };
+}
+
+export async function createBenchDb() {
+  const name = `mailroom_bench_${process.pid}_${Date.now()}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const handle = await createDb({ url: url.toString(), maxConnections: 4 });
+  await handle.migrate();
+  const sql = postgres(url.toString(), { max: 2, onnotice: () => {} });
+  return {
+    url: url.toString(),
+    handle,
+    sql,
+    async drop() {
+      await sql.end({ timeout: 5 });
+      await handle.close();
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+export async function startStack(o: StackOptions = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'mailroom-bench-'));
+  const bucket = 'mailroom-bench';
+  const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c().catch((e) => console.error('cleanup:', (e as Error).message));
+  };
+  try {
+    const [temporal, db, s3, ses, smtp] = await Promise.all([
+      startTemporal(dir, o.temporalArgs),
+      createBenchDb(),
+      startLocalS3({ directory: join(dir, 's3'), bucket }) as Promise<LocalS3>,
+      SesStandIn.start(),
+      SmtpSink.start(),
+    ]);
+    cleanups.push(
+      () => temporal.stop(),
+      () => db.drop(),
+      () => s3.close(),
+      () => ses.close(),
+      () => smtp.close(),
+    );
+    const apiPort = await freePort();
+    const env: Record<string, string> = {
+      API_KEYS: API_KEY,
+      PORT: String(apiPort),
+      LOG_LEVEL: 'info',
+      DATABASE_URL: db.url,
+      TEMPORAL_ADDRESS: temporal.address,
+      S3_ENDPOINT: s3.endpoint,
+      S3_BUCKET: bucket,
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_ACCESS_KEY_ID: localS3Credentials.accessKeyId,
+      S3_SECRET_ACCESS_KEY: localS3Credentials.secretAccessKey,
+      SES_ENDPOINT: ses.endpoint,
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      SMTP_URL: smtp.url,
+      SES_TIMEOUT_MS: '5000',
+      RETRY_BASE_MS: '200',
+      RETRY_MAX_MS: '2000',
+      ...o.env,
+    };
+    const connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection, namespace: 'default' });
+    cleanups.push(() => connection.close());
+
+    const workers: Proc[] = [];
+    let workerCount = 0;
+    const spawnWorker = () => {
+      const w = spawnProc({
+        name: `worker-${++workerCount}`,
+        command: process.execPath,
+        args: ['--import', 'tsx', 'worker/main.ts'],
+        env,
+        readyText: '"worker running"',
+        logFile: join(dir, `worker-${workerCount}.log`),
+      });
+      workers.push(w);
+      return w;
+    };
+    cleanups.push(() => Promise.all(workers.map((w) => w.kill('SIGKILL'))));
+    let api: Proc | undefined;
+    if (o.api !== false) {
+      api = spawnProc({
+        name: 'api',
+        command: process.execPath,
+        args: ['--import', 'tsx', 'api/server.ts'],
+        env,
+        readyText: '"API listening"',
+        logFile: join(dir, 'api.log'),
+      });
+      cleanups.push(() => api!.kill('SIGTERM', 5_000));
+    }
+    const starting = Array.from({ length: o.workers ?? 1 }, spawnWorker);
+    await Promise.all([api?.ready, ...starting.map((w) => w.ready)]);
+
+    return {
+      dir,
+      env,
+      temporal,
+      client,
+      db: db.handle as DbHandle,
+      sql: db.sql,
+      dbUrl: db.url,
+      s3,
+      ses,
+      smtp,
+      api,
+      apiUrl: `http://127.0.0.1:${apiPort}`,
+      workers,
+      spawnWorker,
+      /** Workers not yet exited. */
+      liveWorkers: () => workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
