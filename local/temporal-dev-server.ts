@@ -23,6 +23,14 @@ export interface DevServerOptions {
 
 // The SDK's own CI runs the dev server this way: in-memory SQLite has shown "no such table" flakes.
 const sqlitePragmas = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'];
+// One partition per task queue: the dev server otherwise splits a queue (and its rate limit)
+// across partitions, and the bulk queue then admits only a fraction of the configured rate.
+const onePartition = [
+  '--dynamic-config-value',
+  'matching.numTaskqueueReadPartitions=1',
+  '--dynamic-config-value',
+  'matching.numTaskqueueWritePartitions=1',
+];
 const cliType = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList', INT: 'Int' } as const;
 const searchAttributeFlags = searchAttributeKeys.flatMap((k) => [
   '--search-attribute',
@@ -36,7 +44,15 @@ export async function startTemporalDevServer(o: DevServerOptions): Promise<DevSe
   if (!o.cliPath) return startWithSdkDownload(o, namespace);
 
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--db-filename', o.dbFile];
-  args.push('--namespace', namespace, '--log-level', 'warn', ...sqlitePragmas, ...searchAttributeFlags);
+  args.push(
+    '--namespace',
+    namespace,
+    '--log-level',
+    'warn',
+    ...sqlitePragmas,
+    ...onePartition,
+    ...searchAttributeFlags,
+  );
   args.push(...(o.uiPort ? ['--ui-port', String(o.uiPort)] : ['--headless']));
   const child = spawn(o.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   if (o.logFile) {
@@ -118,7 +134,7 @@ async function startWithSdkDownload(o: DevServerOptions, namespace: string): Pro
       namespace,
       ui: Boolean(o.uiPort),
       uiPort: o.uiPort,
-      extraArgs: [...sqlitePragmas, ...searchAttributeFlags],
+      extraArgs: [...sqlitePragmas, ...onePartition, ...searchAttributeFlags],
     },
   });
   await ensureSearchAttributes(env.connection, namespace);
