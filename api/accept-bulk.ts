@@ -19,7 +19,7 @@ import type { BulkRequest } from './bulk-request.js';
 import { ApiError } from './errors.js';
 import type { Rejection } from './fields.js';
 import { assertSameRequest, idFor, sha256 } from './idempotency.js';
-import { attachmentDigests, attachmentRows, storeAttachments } from './store-attachments.js';
+import { attachmentDigests, attachmentRows, refsFromRows, storeAttachments } from './store-attachments.js';
 
 export interface BulkDeps {
   db: Db;
@@ -118,16 +118,7 @@ export async function acceptBulk(
 }
 
 async function refsOf(db: Db, bulkId: string): Promise<AttachmentRef[]> {
-  const rows = await db.select().from(bulkAttachments).where(eq(bulkAttachments.bulkId, bulkId));
-  return rows
-    .sort((a, b) => a.position - b.position)
-    .map((f) => ({
-      key: f.objectKey,
-      filename: f.filename,
-      contentType: f.contentType,
-      size: f.size,
-      sha256: f.sha256,
-    }));
+  return refsFromRows(await db.select().from(bulkAttachments).where(eq(bulkAttachments.bulkId, bulkId)));
 }
 
 async function startBulk(

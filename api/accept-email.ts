@@ -17,7 +17,7 @@ import type { sendEmail } from '../workflows/send-email.js';
 import { bareAddress } from '../mail/addresses.js';
 import { ApiError } from './errors.js';
 import { assertSameRequest, idFor, sha256 } from './idempotency.js';
-import { attachmentDigests, attachmentRows, storeAttachments } from './store-attachments.js';
+import { attachmentDigests, attachmentRows, refsFromRows, storeAttachments } from './store-attachments.js';
 import type { SendRequest } from './send-request.js';
 
 export interface AcceptDeps {
@@ -113,24 +113,10 @@ async function findByKey(db: Db, apiKeyId: string, key: string) {
 }
 
 async function replay(deps: AcceptDeps, existing: typeof messages.$inferSelect, hash: string): Promise<Accepted> {
-  if (existing.requestHash !== hash)
-    throw new ApiError(
-      'idempotency_conflict',
-      'this Idempotency-Key was used with a different request',
-      'Idempotency-Key',
-    );
+  assertSameRequest(existing.requestHash, hash);
   if (existing.status === 'queued') {
     // The first request may have stored the message and died before starting its workflow.
-    const files = await deps.db.select().from(attachments).where(eq(attachments.messageId, existing.id));
-    const refs = files
-      .sort((a, b) => a.position - b.position)
-      .map((f) => ({
-        key: f.objectKey,
-        filename: f.filename,
-        contentType: f.contentType,
-        size: f.size,
-        sha256: f.sha256,
-      }));
+    const refs = refsFromRows(await deps.db.select().from(attachments).where(eq(attachments.messageId, existing.id)));
     await startSend(deps, existing.id, refs, existing);
   }
   return { id: existing.id, status: existing.status };

@@ -1,7 +1,8 @@
 import type { Context } from 'hono';
 import { recipientsFromCsv } from './bulk-request.js';
-import { ApiError, badField } from './errors.js';
-import { isPlainFilename, type AttachmentUpload } from './fields.js';
+import { bodyLimit } from 'hono/body-limit';
+import { ApiError, badField, fromRequestError } from './errors.js';
+import { isPlainFilename, RequestError, type AttachmentUpload } from './fields.js';
 
 export interface RawSend {
   body: unknown;
@@ -76,4 +77,26 @@ export async function readSendBody(c: Context, opts: { csvField?: string } = {})
     return { body, files };
   }
   throw new ApiError('unsupported_media_type', 'send application/json or multipart/form-data', 'Content-Type');
+}
+
+/** Refuses a body over maxSize with our envelope (413 naming `body`) before it is buffered. */
+export const limitBody = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError('payload_too_large', `request body is larger than ${maxSize} bytes`, 'body');
+    },
+  });
+
+/** Reads the body and validates it with `parse`; a RequestError becomes the API's 4xx. */
+export async function readValidated<T>(
+  c: Context,
+  parse: (raw: RawSend) => T,
+  opts: { csvField?: string } = {},
+): Promise<T> {
+  try {
+    return parse(await readSendBody(c, opts));
+  } catch (err) {
+    throw err instanceof RequestError ? fromRequestError(err) : err;
+  }
 }

@@ -6,6 +6,16 @@ export type MessageStatus = (typeof messageStatuses)[number];
 export const providers = ['ses', 'smtp'] as const;
 export type Provider = (typeof providers)[number];
 
+/** Columns every attachments table has: the S3 key and what the API measured on upload. */
+const attachmentColumns = () => ({
+  position: integer('position').notNull(),
+  objectKey: text('object_key').notNull(),
+  filename: text('filename').notNull(),
+  contentType: text('content_type').notNull(),
+  size: bigint('size', { mode: 'number' }).notNull(),
+  sha256: text('sha256').notNull(),
+});
+
 /** One row per accepted send request: the read model the API serves and operators query. */
 export const messages = pgTable(
   'messages',
@@ -62,12 +72,7 @@ export const attachments = pgTable(
     messageId: text('message_id')
       .notNull()
       .references(() => messages.id, { onDelete: 'cascade' }),
-    position: integer('position').notNull(),
-    objectKey: text('object_key').notNull(),
-    filename: text('filename').notNull(),
-    contentType: text('content_type').notNull(),
-    size: bigint('size', { mode: 'number' }).notNull(),
-    sha256: text('sha256').notNull(),
+    ...attachmentColumns(),
   },
   (t) => [uniqueIndex('attachments_message_position').on(t.messageId, t.position)],
 );
@@ -146,12 +151,7 @@ export const bulkAttachments = pgTable(
     bulkId: text('bulk_id')
       .notNull()
       .references(() => bulks.id, { onDelete: 'cascade' }),
-    position: integer('position').notNull(),
-    objectKey: text('object_key').notNull(),
-    filename: text('filename').notNull(),
-    contentType: text('content_type').notNull(),
-    size: bigint('size', { mode: 'number' }).notNull(),
-    sha256: text('sha256').notNull(),
+    ...attachmentColumns(),
   },
   (t) => [uniqueIndex('bulk_attachments_bulk_position').on(t.bulkId, t.position)],
 );

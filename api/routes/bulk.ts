@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
@@ -10,9 +9,9 @@ import { acceptBulk, type BulkDeps } from '../accept-bulk.js';
 import { parseBulkRequest, type BulkLimits } from '../bulk-request.js';
 import type { AuthEnv } from '../auth.js';
 import { ApiError, fromRequestError } from '../errors.js';
-import { firstIssue, RequestError } from '../fields.js';
+import { firstIssue } from '../fields.js';
 import { idempotencyKeyOf, uuidPattern } from '../idempotency.js';
-import { readSendBody } from '../read-body.js';
+import { limitBody, readValidated } from '../read-body.js';
 
 export interface BulkRoutesDeps extends BulkDeps {
   bulkLimits: BulkLimits;
@@ -42,26 +41,13 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
   }
 
   const app = new Hono<AuthEnv>()
-    .post(
-      '/',
-      bodyLimit({
-        maxSize: maxBody,
-        onError: () => {
-          throw new ApiError('payload_too_large', `request body is larger than ${maxBody} bytes`, 'body');
-        },
-      }),
-      async (c) => {
-        const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
-        let request;
-        try {
-          const raw = await readSendBody(c, { csvField: 'recipients' });
-          request = parseBulkRequest(raw.body, raw.files, deps.bulkLimits);
-        } catch (err) {
-          throw err instanceof RequestError ? fromRequestError(err) : err;
-        }
-        return c.json(await acceptBulk(deps, request, c.get('apiKeyId'), idempotencyKey), 202);
-      },
-    )
+    .post('/', limitBody(maxBody), async (c) => {
+      const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
+      const request = await readValidated(c, (raw) => parseBulkRequest(raw.body, raw.files, deps.bulkLimits), {
+        csvField: 'recipients',
+      });
+      return c.json(await acceptBulk(deps, request, c.get('apiKeyId'), idempotencyKey), 202);
+    })
     .get('/:id', async (c) => {
       const bulk = await findBulk(c.req.param('id'), c.get('apiKeyId'));
       const counts = await countRecipients(deps.db, bulk.id);

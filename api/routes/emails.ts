@@ -1,13 +1,12 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { and, asc, eq } from 'drizzle-orm';
 import { attachments, deliveryAttempts, messages } from '../../db/schema.js';
 import { acceptEmail, type AcceptDeps } from '../accept-email.js';
 import type { AuthEnv } from '../auth.js';
-import { ApiError, fromRequestError } from '../errors.js';
+import { ApiError } from '../errors.js';
 import { idempotencyKeyOf, uuidPattern } from '../idempotency.js';
-import { readSendBody } from '../read-body.js';
-import { RequestError, type Limits } from '../fields.js';
+import { limitBody, readValidated } from '../read-body.js';
+import type { Limits } from '../fields.js';
 import { parseSendRequest } from '../send-request.js';
 
 export interface EmailRoutesDeps extends AcceptDeps {
@@ -19,27 +18,12 @@ export function emailRoutes(deps: EmailRoutesDeps) {
   const maxBody = Math.ceil((deps.limits.maxMessageBytes * 4) / 3) + 256 * 1024;
 
   return new Hono<AuthEnv>()
-    .post(
-      '/',
-      bodyLimit({
-        maxSize: maxBody,
-        onError: () => {
-          throw new ApiError('payload_too_large', `request body is larger than ${maxBody} bytes`, 'body');
-        },
-      }),
-      async (c) => {
-        const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
-        const raw = await readSendBody(c);
-        let request;
-        try {
-          request = parseSendRequest(raw.body, raw.files, deps.limits);
-        } catch (err) {
-          throw err instanceof RequestError ? fromRequestError(err) : err;
-        }
-        const accepted = await acceptEmail(deps, request, c.get('apiKeyId'), idempotencyKey);
-        return c.json(accepted, 202);
-      },
-    )
+    .post('/', limitBody(maxBody), async (c) => {
+      const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
+      const request = await readValidated(c, (raw) => parseSendRequest(raw.body, raw.files, deps.limits));
+      const accepted = await acceptEmail(deps, request, c.get('apiKeyId'), idempotencyKey);
+      return c.json(accepted, 202);
+    })
     .get('/:id', async (c) => {
       const id = c.req.param('id');
       const notFound = new ApiError('not_found', `no email ${id}`, 'id');
