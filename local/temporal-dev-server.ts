@@ -88,7 +88,9 @@ async function connectWhenUp(address: string, exitCode: () => number | null | un
       return connection;
     } catch (err) {
       if (Date.now() > deadline)
-        throw new Error(`Temporal dev server at ${address} did not come up: ${(err as Error).message}`);
+        throw new Error(`Temporal dev server at ${address} did not come up: ${(err as Error).message}`, {
+          cause: err,
+        });
       await new Promise((r) => setTimeout(r, 200));
     }
   }
