@@ -81,7 +81,11 @@ export async function startTemporalDevServer(o: DevServerOptions): Promise<DevSe
 async function connectWhenUp(address: string, exitCode: () => number | null | undefined): Promise<Connection> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exitCode() !== undefined) throw new Error(`temporal server start-dev exited with ${exitCode()}`);
+    if (exitCode() !== undefined)
+      throw new Error(
+        `temporal server start-dev exited with ${exitCode()} (is ${address} or the UI port already in use?` +
+          ' see its log; or set TEMPORAL_ADDRESS to use a running server)',
+      );
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       await connection.workflowService.getSystemInfo({});
