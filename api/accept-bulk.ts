@@ -74,7 +74,7 @@ export async function acceptBulk(
     }
   }
 
-  const refs = await storeAttachments(deps.objects, attachmentPrefix('bulks', id), files);
+  const refs = await storeAttachments(deps.objects, attachmentPrefix('bulks', id, hash), files);
   const total = r.recipients.length;
   await deps.db.transaction(async (tx) => {
     await tx.insert(bulks).values({

@@ -56,7 +56,7 @@ export async function acceptEmail(
     if (existing) return replay(deps, existing, hash);
   }
 
-  const refs = await storeAttachments(deps.objects, attachmentPrefix('messages', id), r.attachments);
+  const refs = await storeAttachments(deps.objects, attachmentPrefix('messages', id, hash), r.attachments);
 
   const inserted = await deps.db.transaction(async (tx) => {
     const rows = await tx

@@ -95,6 +95,11 @@ export function createObjectStore(s3: S3Client, bucket: string): ObjectStore {
   };
 }
 
-/** Where a message's or a bulk's attachments live; position numbers follow. */
-export const attachmentPrefix = (kind: 'messages' | 'bulks', id: string) => `${kind}/${id}/attachments/`;
+/**
+ * Where a message's or a bulk's attachments live; position numbers follow. The request hash keeps
+ * two racing requests with one idempotency key (same id, different bodies) from overwriting each
+ * other's files before one of them is refused.
+ */
+export const attachmentPrefix = (kind: 'messages' | 'bulks', id: string, requestHash: string) =>
+  `${kind}/${id}/attachments/${requestHash.slice(0, 16)}/`;
 export const mimeKey = (messageId: string) => `messages/${messageId}/message.eml`;

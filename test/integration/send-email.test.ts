@@ -3,6 +3,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailWorkflowId } from '../../workflows/contracts.js';
 import { startHarness, validEmail, type Harness } from '../support/harness.js';
+import { listObjectKeys } from '../support/s3-objects.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -47,7 +48,9 @@ describe('single send', () => {
     // The object in S3 is the one the API stored, and the API reports its digest.
     const status = await h.status(res.body.id);
     expect(status).toMatchObject({ status: 'sent', provider: 'ses', provider_message_id: copy!.messageId });
-    const stored = await h.objects.get(`messages/${res.body.id}/attachments/0`);
+    const [key, ...more] = await listObjectKeys(h.config, `messages/${res.body.id}/attachments/`);
+    expect(more).toEqual([]);
+    const stored = await h.objects.get(key!);
     expect(Buffer.compare(stored, bytes)).toBe(0);
     expect(status.attachments[0].size).toBe(bytes.length);
 
