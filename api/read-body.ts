@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { recipientsFromCsv } from './bulk-request.js';
+import { findDuplicateKey } from './duplicate-keys.js';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError, badField, fromRequestError } from './errors.js';
 import { isPlainFilename, RequestError, type AttachmentUpload } from './fields.js';
@@ -11,6 +12,13 @@ export interface RawSend {
 
 const jsonFields = new Set(['headers', 'tags']);
 
+function rejectDuplicateKeys(json: string, under?: string) {
+  const dup = findDuplicateKey(json);
+  if (dup === undefined) return;
+  const field = under ? (dup.startsWith('[') ? `${under}${dup}` : `${under}.${dup}`) : dup;
+  throw badField(field, `${field} appears more than once`);
+}
+
 /**
  * JSON, or multipart/form-data with the same fields and files under `attachments`. With
  * `csvField`, that field may be an uploaded CSV file (bulk recipients).
@@ -19,11 +27,14 @@ export async function readSendBody(c: Context, opts: { csvField?: string } = {})
   const type = (c.req.header('content-type') ?? '').toLowerCase();
   if (type.startsWith('application/json')) {
     const text = await c.req.text();
+    let body: unknown;
     try {
-      return { body: JSON.parse(text), files: [] };
+      body = JSON.parse(text);
     } catch {
       throw new ApiError('invalid_json', 'request body is not valid JSON', 'body');
     }
+    rejectDuplicateKeys(text);
+    return { body, files: [] };
   }
   if (type.startsWith('multipart/form-data')) {
     let form: Record<string, string | File | (string | File)[]>;
@@ -52,11 +63,15 @@ export async function readSendBody(c: Context, opts: { csvField?: string } = {})
       if (key === opts.csvField) {
         const v = values[0]!;
         const text = typeof v === 'string' ? v : await v.text();
+        // A JSON list (as in a JSON body) or, failing that, CSV.
+        let json: { value: unknown } | undefined;
         try {
-          body[key] = JSON.parse(text);
+          json = { value: JSON.parse(text) };
         } catch {
-          body[key] = recipientsFromCsv(text);
+          json = undefined;
         }
+        if (json) rejectDuplicateKeys(text, key);
+        body[key] = json ? json.value : recipientsFromCsv(text);
         continue;
       }
       if (values.some((v) => typeof v !== 'string')) throw badField(key, `${key} must be a text field, not a file`);
@@ -67,6 +82,7 @@ export async function readSendBody(c: Context, opts: { csvField?: string } = {})
         } catch {
           throw badField(key, `${key} must be a JSON object`);
         }
+        rejectDuplicateKeys(strings[0]!, key);
       } else if (key === 'rate_per_second' && /^\d+$/.test(strings[0]!)) {
         body[key] = Number(strings[0]);
       } else {

@@ -23,7 +23,10 @@ export function parseAddress(input: string): ParsedAddress | { error: string } {
   const at = raw.lastIndexOf('@');
   if (at <= 0 || at === raw.length - 1) return { error: 'is not an email address' };
   const local = raw.slice(0, at);
-  const domain = domainToASCII(raw.slice(at + 1).toLowerCase());
+  const written = raw.slice(at + 1).toLowerCase();
+  // Punycode hides a leading or trailing hyphen of a Unicode label (`-bücher` → `xn---bcher-…`).
+  if (written.split('.').some((l) => l.startsWith('-') || l.endsWith('-'))) return { error: 'has an invalid domain' };
+  const domain = domainToASCII(written);
   if (local.length > 64 || !localPart.test(local)) return { error: 'has an invalid local part' };
   const labels = domain.split('.');
   if (!domain || domain.length > 253 || labels.length < 2 || !labels.every((l) => label.test(l)))

@@ -98,6 +98,23 @@ const jsonCases: JsonCase[] = [
     field: 'body',
   },
   { name: 'an empty JSON body', raw: '', status: 400, code: 'invalid_json', field: 'body' },
+  {
+    name: 'a duplicate key whose last value is valid',
+    raw: `{"subject":"Hi\\r\\nBcc: x@evil.test",${JSON.stringify(validEmail()).slice(1)}`,
+    status: 400,
+    code: 'validation_error',
+    field: 'subject',
+  },
+  {
+    name: 'a duplicate key inside an attachment',
+    raw: JSON.stringify(validEmail({ attachments: [{ filename: 'a.txt', content: 'aGk=' }] })).replace(
+      '"filename":"a.txt"',
+      '"filename":"a.txt","filename":"../x"',
+    ),
+    status: 400,
+    code: 'validation_error',
+    field: 'attachments[0].filename',
+  },
   { name: 'a JSON null body', body: null, status: 400, code: 'validation_error', field: 'body' },
   {
     name: 'a text/plain body',

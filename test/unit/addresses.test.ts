@@ -57,6 +57,8 @@ describe('parseAddress', () => {
     ['ana@localhost', 'has an invalid domain'],
     ['ana@example.com.', 'has an invalid domain'],
     ['ana@-example.com', 'has an invalid domain'],
+    ['ana@-bücher.example', 'has an invalid domain'],
+    ['ana@bücher-.example', 'has an invalid domain'],
     ['ana@exa_mple.com', 'has an invalid domain'],
     [`ana@${'a'.repeat(64)}.com`, 'has an invalid domain'],
     [`ana@${`${'a'.repeat(63)}.`.repeat(4)}com`, 'has an invalid domain'],
