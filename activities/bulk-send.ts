@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { and, asc, eq, gte, inArray, lt } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { Db } from '../db/create-db.js';
@@ -51,18 +51,22 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
       const ctx = Context.current();
       const [bulk] = await db.select().from(bulks).where(eq(bulks.id, input.bulkId));
       if (!bulk) throw ApplicationFailure.nonRetryable(`bulk ${input.bulkId} is not in the database`, 'BulkMissing');
-      const rows = await db
-        .select()
-        .from(bulkRecipients)
-        .where(
-          and(
-            eq(bulkRecipients.bulkId, input.bulkId),
-            gte(bulkRecipients.seq, input.fromSeq),
-            lt(bulkRecipients.seq, input.toSeq),
-            inArray(bulkRecipients.status, ['pending', 'sending']),
-          ),
-        )
-        .orderBy(asc(bulkRecipients.seq));
+      // Claim the whole range at once: the ledger says `sending` before any provider sees a
+      // message. Rows a crash leaves `sending` are sent again by the retry (the documented window).
+      const rows = (
+        await db
+          .update(bulkRecipients)
+          .set({ status: 'sending', attempts: sql`${bulkRecipients.attempts} + 1`, updatedAt: new Date() })
+          .where(
+            and(
+              eq(bulkRecipients.bulkId, input.bulkId),
+              gte(bulkRecipients.seq, input.fromSeq),
+              lt(bulkRecipients.seq, input.toSeq),
+              inArray(bulkRecipients.status, ['pending', 'sending']),
+            ),
+          )
+          .returning()
+      ).sort((a, b) => a.seq - b.seq);
 
       const render = compileTemplates(bulk);
       const files = await Promise.all(
@@ -97,19 +101,6 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
       };
 
       async function deliver(row: (typeof rows)[number]): Promise<[Outcome, string?]> {
-        // Claim: the ledger says `sending` before any provider sees the message.
-        const [claimed] = await db
-          .update(bulkRecipients)
-          .set({ status: 'sending', attempts: row.attempts + 1, updatedAt: new Date() })
-          .where(
-            and(
-              eq(bulkRecipients.bulkId, input.bulkId),
-              eq(bulkRecipients.seq, row.seq),
-              inArray(bulkRecipients.status, ['pending', 'sending']),
-            ),
-          )
-          .returning({ attempts: bulkRecipients.attempts });
-        if (!claimed) return ['sent'];
         let raw: Buffer;
         const to = formatAddress({ address: row.email, ...(row.name ? { name: row.name } : {}) });
         try {
@@ -149,8 +140,8 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
           }
         };
         const giveUpOrDefer = async (error: string): Promise<[Outcome, string?]> => {
-          if (claimed.attempts >= maxRecipientAttempts) {
-            await finish(row.seq, 'failed', { error: `gave up after ${claimed.attempts} attempts: ${error}` });
+          if (row.attempts >= maxRecipientAttempts) {
+            await finish(row.seq, 'failed', { error: `gave up after ${row.attempts} attempts: ${error}` });
             return ['failed'];
           }
           await finish(row.seq, 'pending', { error });
@@ -185,10 +176,12 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
       let deferred = 0;
       let lastError: string | undefined;
       const signal = ctx.cancellationSignal;
+      let dispatched = 0;
       for (const row of rows) {
         const wait = slot - Date.now();
         if (wait > 0) await abortableDelay(wait, signal);
         if (signal.aborted) break;
+        dispatched++;
         while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
         const p: Promise<void> = deliver(row).then(([outcome, error]) => {
           if (outcome === 'deferred') {
@@ -203,7 +196,23 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
       }
       // Sends already handed to a provider finish and are recorded, even when cancelled.
       await Promise.all(inFlight);
-      if (signal.aborted) throw new CancelledFailure('batch interrupted by pause or cancel');
+      if (signal.aborted) {
+        // Rows claimed but never reached go back as they were: nothing was attempted for them.
+        const unreached = rows.slice(dispatched).map((r) => r.seq);
+        if (unreached.length > 0) {
+          await db
+            .update(bulkRecipients)
+            .set({ status: 'pending', attempts: sql`${bulkRecipients.attempts} - 1` })
+            .where(
+              and(
+                eq(bulkRecipients.bulkId, input.bulkId),
+                inArray(bulkRecipients.seq, unreached),
+                eq(bulkRecipients.status, 'sending'),
+              ),
+            );
+        }
+        throw new CancelledFailure('batch interrupted by pause or cancel');
+      }
 
       await db
         .update(bulks)

@@ -76,7 +76,7 @@ const schema = z.object({
   /** SES sending quota (messages per second) shared by all bulks; with real SES, GetAccount lowers it. */
   SES_MAX_SEND_RATE: z.coerce.number().positive().default(14),
   /** Recipients per bulk batch activity. */
-  BULK_BATCH_SIZE: int(1).default(20),
+  BULK_BATCH_SIZE: int(1).default(100),
   /** Most recipients in one bulk request. */
   BULK_MAX_RECIPIENTS: int(1).default(100_000),
   /** Batches per workflow run before continue-as-new (keeps every run's history small). */

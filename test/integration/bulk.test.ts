@@ -125,6 +125,10 @@ describe('bulk send', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(h.ses.messages.filter((m) => m.destination[0]!.startsWith('pr-')).length).toBe(sentWhenPaused);
     expect((await getBulk(h, res.body.id)).sent).toBe(sentWhenPaused);
+    // Recipients the interrupted batch had claimed but not reached are pending and unattempted.
+    const waiting = await bulkAction(h, res.body.id, '/recipients?status=pending&limit=1000');
+    expect(waiting.body.data.length).toBe(300 - sentWhenPaused);
+    expect(waiting.body.data.every((r: { attempts: number }) => r.attempts === 0)).toBe(true);
 
     const resumed = await bulkAction(h, res.body.id, '/resume');
     expect(resumed.body.phase).toBe('running');
