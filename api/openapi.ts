@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bulkBody } from './bulk-request.js';
 import { sendEmailBody } from './send-request.js';
 
 const errorSchema = {
@@ -25,6 +26,7 @@ export function openApiDocument() {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         SendEmail: z.toJSONSchema(sendEmailBody, { io: 'input', unrepresentable: 'any' }),
+        SendBulk: z.toJSONSchema(bulkBody, { io: 'input', unrepresentable: 'any' }),
         Error: errorSchema,
       },
     },
@@ -72,6 +74,71 @@ export function openApiDocument() {
           responses: { '200': { description: 'The email' }, '404': errorResponse('No such email for this API key') },
         },
       },
+      '/v1/bulk': {
+        post: {
+          summary: 'Send one message to many recipients, an individual copy each',
+          description:
+            'Subject, html and text are Handlebars templates ({{name}}, {{email}}, {{data.x}}), checked against every ' +
+            'recipient at submission. `mode: strict` refuses the request if any recipient is invalid (listed in ' +
+            '`error.rejected`); `lenient` skips them and lists them in `rejected`. Recipients may also be uploaded ' +
+            'as a CSV file (`email,name,<data columns>`) in multipart/form-data. Starts the workflow `bulk-<id>`.',
+          parameters: [
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/SendBulk' } },
+              'multipart/form-data': { schema: { type: 'object' } },
+            },
+          },
+          responses: {
+            '202': { description: 'Accepted: `{id, status, total, accepted, rejected: [{index, reason}]}`' },
+            '400': errorResponse('Invalid input; `field` names the culprit, `rejected` lists bad recipients'),
+            '401': errorResponse('Missing or invalid API key'),
+            '409': errorResponse('Idempotency-Key reused with a different request'),
+            '413': errorResponse('Too large'),
+          },
+        },
+      },
+      '/v1/bulk/{id}': {
+        get: {
+          summary: 'Status and exact counts: total = sent + failed + cancelled + pending',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': { description: 'The bulk' }, '404': errorResponse('No such bulk for this API key') },
+        },
+      },
+      '/v1/bulk/{id}/recipients': {
+        get: {
+          summary: 'Per-recipient outcomes, paged by `cursor` (the last index of the previous page)',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            {
+              name: 'status',
+              in: 'query',
+              schema: { type: 'string', enum: ['pending', 'sending', 'sent', 'failed', 'cancelled'] },
+            },
+            { name: 'cursor', in: 'query', schema: { type: 'integer' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000, default: 100 } },
+          ],
+          responses: { '200': { description: '`{data: [...], next_cursor}`' } },
+        },
+      },
+      ...Object.fromEntries(
+        (['pause', 'resume', 'cancel'] as const).map((action) => [
+          `/v1/bulk/{id}/${action}`,
+          {
+            post: {
+              summary: `${action[0]!.toUpperCase()}${action.slice(1)} a bulk (the workflow's \`${action}\` signal, as an update)`,
+              parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+              responses: {
+                '200': { description: 'The new progress: `{phase, cursor, total, ratePerSecond, run}`' },
+                '409': errorResponse('The bulk has finished'),
+              },
+            },
+          },
+        ]),
+      ),
       '/health': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'Alive' } } } },
       '/ready': {
         get: {

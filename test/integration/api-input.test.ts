@@ -518,7 +518,7 @@ describe('service routes', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'not_found', field: 'id' } });
   });
 
-  it('serves an OpenAPI 3.1 document describing POST /v1/emails', async () => {
+  it('serves an OpenAPI 3.1 document describing the email and bulk routes', async () => {
     const res = await h.app.request('/openapi.json');
     expect(res.status).toBe(200);
     const doc = (await res.json()) as Record<string, any>;
@@ -526,5 +526,8 @@ describe('service routes', () => {
     expect(doc.paths['/v1/emails'].post.responses).toHaveProperty('202');
     expect(doc.components.schemas.SendEmail.properties).toHaveProperty('from');
     expect(doc.components.schemas.SendEmail.required).toEqual(expect.arrayContaining(['from', 'to', 'subject']));
+    expect(doc.components.schemas.SendBulk.required).toEqual(expect.arrayContaining(['from', 'subject', 'recipients']));
+    for (const path of ['/v1/bulk', '/v1/bulk/{id}', '/v1/bulk/{id}/recipients', '/v1/bulk/{id}/cancel'])
+      expect(doc.paths).toHaveProperty([path]);
   });
 });
