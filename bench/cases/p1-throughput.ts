@@ -51,7 +51,7 @@ export async function p1(ctx: CaseContext) {
     ctx.row({ metric: `Mailroom bulk vs ceiling (SDK only, ${CONCURRENCY} in flight)`, value: rate, unit: 'rcpt/s', baseline: ceilingRate, ratio: rate / ceilingRate, target: '≥ 0.8×', verdict: verdict(rate / ceilingRate >= 0.8) });
     ctx.row({ metric: 'Mailroom bulk vs peer (BullMQ + Postgres row)', value: rate, unit: 'rcpt/s', baseline: peerRate, ratio: rate / peerRate, target: '≥ 1.0×', verdict: verdict(rate / peerRate >= 1) });
     ctx.row({ metric: 'sent / total', value: `${ours.result.sent} / ${n}`, verdict: ours.result.sent === n ? 'PASS' : 'MISS' });
-    const batch = stack.env.BULK_BATCH_SIZE ?? '20 (default)';
+    const batch = stack.env.BULK_BATCH_SIZE ?? 'config default';
     ctx.note(`Batch size ${batch}; ${runs.length} workflow run(s); accept (POST with ${n} recipients) took ${round(ours.acceptSeconds, 2)} s of ${round(ours.seconds, 1)} s.`);
     ctx.note(`Per batch (${prof.exec.n}): queue wait mean ${round(prof.queue.meanMs, 1)} ms, activity mean ${round(prof.exec.meanMs, 1)} ms, workflow turnaround mean ${round(prof.turnaround.meanMs, 1)} ms; totals ${round(prof.queue.totalMs / 1000, 1)} s / ${round(prof.exec.totalMs / 1000, 1)} s / ${round(prof.turnaround.totalMs / 1000, 1)} s.`);
     ctx.result.data = { n, ceiling, peer, ours, runs: runs.length, profile: prof };
