@@ -6,12 +6,25 @@ import { startStack } from '../support/stack.js';
 
 export const CONCURRENCY = 32; // MAX_IN_FLIGHT in activities/bulk-send.ts
 
-export async function runBaseline(mode: 'ceiling' | 'peer', n: number, tag: string, sesEndpoint: string, dbUrl: string) {
+export async function runBaseline(
+  mode: 'ceiling' | 'peer',
+  n: number,
+  tag: string,
+  sesEndpoint: string,
+  dbUrl: string,
+) {
   const p = spawnProc({
     name: mode,
     command: process.execPath,
     args: ['--import', 'tsx', 'bench/support/direct-send.ts'],
-    env: { MODE: mode, N: String(n), CONCURRENCY: String(CONCURRENCY), TAG: tag, SES_ENDPOINT: sesEndpoint, DATABASE_URL: dbUrl },
+    env: {
+      MODE: mode,
+      N: String(n),
+      CONCURRENCY: String(CONCURRENCY),
+      TAG: tag,
+      SES_ENDPOINT: sesEndpoint,
+      DATABASE_URL: dbUrl,
+    },
     readyText: '{"result"',
   });
   let out = '';
@@ -25,12 +38,19 @@ export async function runBaseline(mode: 'ceiling' | 'peer', n: number, tag: stri
 }
 
 /** POST → wait for the workflow → last `sent` row's updated_at: recipients/s end to end. */
-export async function timeBulk(stack: Awaited<ReturnType<typeof startStack>>, n: number, tag: string, timeoutMs: number, extra = {}) {
+export async function timeBulk(
+  stack: Awaited<ReturnType<typeof startStack>>,
+  n: number,
+  tag: string,
+  timeoutMs: number,
+  extra = {},
+) {
   const t0 = Date.now();
   const id = await postBulk(stack, bulkBody(n, tag, extra));
   const accepted = Date.now();
   const result = await bulkResult(stack.client, id, timeoutMs);
-  const [row] = await stack.sql`select extract(epoch from max(updated_at)) * 1000 as last from bulk_recipients where bulk_id = ${id} and status = 'sent'`;
+  const [row] =
+    await stack.sql`select extract(epoch from max(updated_at)) * 1000 as last from bulk_recipients where bulk_id = ${id} and status = 'sent'`;
   const end = Number(row!.last);
   return { id, result, seconds: (end - t0) / 1000, acceptSeconds: (accepted - t0) / 1000 };
 }
@@ -48,12 +68,36 @@ export async function p1(ctx: CaseContext) {
     const rate = n / ours.seconds;
     const runs = await bulkRuns(stack.client, ours.id);
     const prof = await profileBulk(stack.client, ours.id);
-    ctx.row({ metric: `Mailroom bulk vs ceiling (SDK only, ${CONCURRENCY} in flight)`, value: rate, unit: 'rcpt/s', baseline: ceilingRate, ratio: rate / ceilingRate, target: '≥ 0.8×', verdict: verdict(rate / ceilingRate >= 0.8) });
-    ctx.row({ metric: 'Mailroom bulk vs peer (BullMQ + Postgres row)', value: rate, unit: 'rcpt/s', baseline: peerRate, ratio: rate / peerRate, target: '≥ 1.0×', verdict: verdict(rate / peerRate >= 1) });
-    ctx.row({ metric: 'sent / total', value: `${ours.result.sent} / ${n}`, verdict: ours.result.sent === n ? 'PASS' : 'MISS' });
+    ctx.row({
+      metric: `Mailroom bulk vs ceiling (SDK only, ${CONCURRENCY} in flight)`,
+      value: rate,
+      unit: 'rcpt/s',
+      baseline: ceilingRate,
+      ratio: rate / ceilingRate,
+      target: '≥ 0.8×',
+      verdict: verdict(rate / ceilingRate >= 0.8),
+    });
+    ctx.row({
+      metric: 'Mailroom bulk vs peer (BullMQ + Postgres row)',
+      value: rate,
+      unit: 'rcpt/s',
+      baseline: peerRate,
+      ratio: rate / peerRate,
+      target: '≥ 1.0×',
+      verdict: verdict(rate / peerRate >= 1),
+    });
+    ctx.row({
+      metric: 'sent / total',
+      value: `${ours.result.sent} / ${n}`,
+      verdict: ours.result.sent === n ? 'PASS' : 'MISS',
+    });
     const batch = stack.env.BULK_BATCH_SIZE ?? 'config default';
-    ctx.note(`Batch size ${batch}; ${runs.length} workflow run(s); accept (POST with ${n} recipients) took ${round(ours.acceptSeconds, 2)} s of ${round(ours.seconds, 1)} s.`);
-    ctx.note(`Per batch (${prof.exec.n}): queue wait mean ${round(prof.queue.meanMs, 1)} ms, activity mean ${round(prof.exec.meanMs, 1)} ms, workflow turnaround mean ${round(prof.turnaround.meanMs, 1)} ms; totals ${round(prof.queue.totalMs / 1000, 1)} s / ${round(prof.exec.totalMs / 1000, 1)} s / ${round(prof.turnaround.totalMs / 1000, 1)} s.`);
+    ctx.note(
+      `Batch size ${batch}; ${runs.length} workflow run(s); accept (POST with ${n} recipients) took ${round(ours.acceptSeconds, 2)} s of ${round(ours.seconds, 1)} s.`,
+    );
+    ctx.note(
+      `Per batch (${prof.exec.n}): queue wait mean ${round(prof.queue.meanMs, 1)} ms, activity mean ${round(prof.exec.meanMs, 1)} ms, workflow turnaround mean ${round(prof.turnaround.meanMs, 1)} ms; totals ${round(prof.queue.totalMs / 1000, 1)} s / ${round(prof.exec.totalMs / 1000, 1)} s / ${round(prof.turnaround.totalMs / 1000, 1)} s.`,
+    );
     ctx.result.data = { n, ceiling, peer, ours, runs: runs.length, profile: prof };
   } finally {
     await stack.close();
@@ -64,9 +108,20 @@ export async function p1(ctx: CaseContext) {
     const ours = await timeBulk(big, n, 'big', 900_000);
     const prof = await profileBulk(big.client, ours.id);
     const rate = n / ours.seconds;
-    const ceilingRate = n / (((ctx.result.data.ceiling as any).endedAt - (ctx.result.data.ceiling as any).startedAt) / 1000);
-    ctx.row({ metric: 'variant: BULK_BATCH_SIZE=200 vs ceiling', value: rate, unit: 'rcpt/s', baseline: ceilingRate, ratio: rate / ceilingRate, target: 'info', verdict: 'INFO' });
-    ctx.note(`Batch 200 (${prof.exec.n} batches): queue wait mean ${round(prof.queue.meanMs, 1)} ms, activity mean ${round(prof.exec.meanMs, 1)} ms, turnaround mean ${round(prof.turnaround.meanMs, 1)} ms.`);
+    const ceilingRate =
+      n / (((ctx.result.data.ceiling as any).endedAt - (ctx.result.data.ceiling as any).startedAt) / 1000);
+    ctx.row({
+      metric: 'variant: BULK_BATCH_SIZE=200 vs ceiling',
+      value: rate,
+      unit: 'rcpt/s',
+      baseline: ceilingRate,
+      ratio: rate / ceilingRate,
+      target: 'info',
+      verdict: 'INFO',
+    });
+    ctx.note(
+      `Batch 200 (${prof.exec.n} batches): queue wait mean ${round(prof.queue.meanMs, 1)} ms, activity mean ${round(prof.exec.meanMs, 1)} ms, turnaround mean ${round(prof.turnaround.meanMs, 1)} ms.`,
+    );
     ctx.result.data.batch200 = { ours, profile: prof };
   } finally {
     await big.close();

@@ -19,11 +19,21 @@ export function pace(times: number[]) {
 }
 
 const variants = [
-  { name: 'default: SES_MAX_SEND_RATE=28 (queue limit 1.4 batches/s)', env: { SES_MAX_SEND_RATE: String(RATE) }, args: [] as string[], main: true },
+  {
+    name: 'default: SES_MAX_SEND_RATE=28 (queue limit 1.4 batches/s)',
+    env: { SES_MAX_SEND_RATE: String(RATE) },
+    args: [] as string[],
+    main: true,
+  },
   {
     name: 'one task-queue partition (dev-server dynamic config)',
     env: { SES_MAX_SEND_RATE: String(RATE) },
-    args: ['--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1', '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1'],
+    args: [
+      '--dynamic-config-value',
+      'matching.numTaskqueueReadPartitions=1',
+      '--dynamic-config-value',
+      'matching.numTaskqueueWritePartitions=1',
+    ],
   },
   {
     name: 'server-side queue limit: temporal task-queue config set --queue-rps-limit 1.4',
@@ -41,7 +51,25 @@ export async function p3(ctx: CaseContext) {
     const stack = await startStack({ workers: 2, env: v.env, temporalArgs: v.args });
     try {
       if ('rpsLimit' in v) {
-        execFileSync(stack.temporal.cli, ['task-queue', 'config', 'set', '--address', stack.temporal.address, '--task-queue', 'mailroom-bulk', '--task-queue-type', 'activity', '--queue-rps-limit', String(v.rpsLimit), '--queue-rps-limit-reason', 'bench'], { stdio: 'ignore' });
+        execFileSync(
+          stack.temporal.cli,
+          [
+            'task-queue',
+            'config',
+            'set',
+            '--address',
+            stack.temporal.address,
+            '--task-queue',
+            'mailroom-bulk',
+            '--task-queue-type',
+            'activity',
+            '--queue-rps-limit',
+            String(v.rpsLimit),
+            '--queue-rps-limit-reason',
+            'bench',
+          ],
+          { stdio: 'ignore' },
+        );
       }
       const id = await postBulk(stack, bulkBody(n, 'pace', { rate_per_second: RATE }));
       await bulkResult(stack.client, id, seconds * 4_000 + 60_000);
@@ -49,9 +77,27 @@ export async function p3(ctx: CaseContext) {
       const prof = await profileBulk(stack.client, id);
       const dev = Math.abs(mean - RATE) / RATE;
       const tag = v.main ? '' : `[${v.name}] `;
-      ctx.row({ metric: `${tag}mean rate`, value: mean, unit: 'msg/s', baseline: RATE, ratio: mean / RATE, target: '±3%', verdict: v.main ? verdict(dev <= 0.03) : 'INFO' });
-      ctx.row({ metric: `${tag}max in any 1-s window`, value: maxWindow, unit: 'msg', baseline: RATE, ratio: maxWindow / RATE, target: '≤ 1.2×', verdict: v.main ? verdict(maxWindow <= RATE * 1.2) : 'INFO' });
-      ctx.note(`${v.name}: ${n} recipients, ${seconds} s; per batch queue wait mean ${round(prof.queue.meanMs, 0)} ms (p50 ${round(prof.queue.p50Ms, 0)}), activity mean ${round(prof.exec.meanMs, 0)} ms.`);
+      ctx.row({
+        metric: `${tag}mean rate`,
+        value: mean,
+        unit: 'msg/s',
+        baseline: RATE,
+        ratio: mean / RATE,
+        target: '±3%',
+        verdict: v.main ? verdict(dev <= 0.03) : 'INFO',
+      });
+      ctx.row({
+        metric: `${tag}max in any 1-s window`,
+        value: maxWindow,
+        unit: 'msg',
+        baseline: RATE,
+        ratio: maxWindow / RATE,
+        target: '≤ 1.2×',
+        verdict: v.main ? verdict(maxWindow <= RATE * 1.2) : 'INFO',
+      });
+      ctx.note(
+        `${v.name}: ${n} recipients, ${seconds} s; per batch queue wait mean ${round(prof.queue.meanMs, 0)} ms (p50 ${round(prof.queue.p50Ms, 0)}), activity mean ${round(prof.exec.meanMs, 0)} ms.`,
+      );
       (ctx.result.data ??= {})[v.name] = { mean, maxWindow, profile: prof };
     } finally {
       await stack.close();

@@ -11,16 +11,29 @@ export async function settle(stack: Stack, bulkId: string, timeoutMs: number): P
     try {
       return await stack.client.workflow.getHandle(bulkWorkflowId(bulkId)).result();
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`bulk ${bulkId} did not finish: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(`bulk ${bulkId} did not finish: ${(err as Error).message}`, { cause: err });
       await sleep(1_000);
     }
   }
 }
 
 function countRows(ctx: CaseContext, c: ReturnType<typeof exactlyOnceCounts>, n: number) {
-  ctx.row({ metric: 'delivered', value: c.delivered, baseline: n, ratio: c.delivered / n, target: `${n}`, verdict: verdict(c.delivered === n) });
+  ctx.row({
+    metric: 'delivered',
+    value: c.delivered,
+    baseline: n,
+    ratio: c.delivered / n,
+    target: `${n}`,
+    verdict: verdict(c.delivered === n),
+  });
   ctx.row({ metric: 'lost', value: c.lost, target: '0', verdict: verdict(c.lost === 0) });
-  ctx.row({ metric: 'duplicated (recipients with > 1 copy)', value: c.duplicated, target: '0', verdict: verdict(c.duplicated === 0) });
+  ctx.row({
+    metric: 'duplicated (recipients with > 1 copy)',
+    value: c.duplicated,
+    target: '0',
+    verdict: verdict(c.duplicated === 0),
+  });
 }
 
 export async function r1(ctx: CaseContext) {
@@ -28,7 +41,9 @@ export async function r1(ctx: CaseContext) {
   const stack = await startStack({ env: { SES_MAX_SEND_RATE: '200' } });
   try {
     const id = await postBulk(stack, bulkBody(n, 'r1', { rate_per_second: 200 }));
-    const points = [Math.random(), Math.random(), Math.random()].map((f) => Math.floor(n * (0.1 + 0.7 * f))).sort((a, b) => a - b);
+    const points = [Math.random(), Math.random(), Math.random()]
+      .map((f) => Math.floor(n * (0.1 + 0.7 * f)))
+      .sort((a, b) => a - b);
     const kills: { atMessage: number; inFlightSending: number; restartSeconds: number }[] = [];
     for (const p of points) {
       await stack.ses.waitForMessages(p);
@@ -36,13 +51,24 @@ export async function r1(ctx: CaseContext) {
       for (const w of stack.liveWorkers()) await w.kill('SIGKILL');
       const t = Date.now();
       await stack.spawnWorker().ready;
-      kills.push({ atMessage: stack.ses.messages.length, inFlightSending: row!.c, restartSeconds: (Date.now() - t) / 1000 });
+      kills.push({
+        atMessage: stack.ses.messages.length,
+        inFlightSending: row!.c,
+        restartSeconds: (Date.now() - t) / 1000,
+      });
     }
     const result = await settle(stack, id, 600_000);
     const c = exactlyOnceCounts(stack, 'r1', n);
     countRows(ctx, c, n);
-    ctx.row({ metric: 'workflow result', value: `${result.status}: sent ${result.sent}, failed ${result.failed}`, target: 'completed', verdict: verdict(result.status === 'completed' && result.sent === n) });
-    ctx.note(`SIGKILLs after ${kills.map((k) => k.atMessage).join(', ')} SES deliveries; rows in 'sending' just before each kill: ${kills.map((k) => k.inFlightSending).join(', ')}; worker restart took ${kills.map((k) => round(k.restartSeconds, 1)).join(', ')} s (incl. bundling workflows). Extra copies: ${c.extraCopies}.`);
+    ctx.row({
+      metric: 'workflow result',
+      value: `${result.status}: sent ${result.sent}, failed ${result.failed}`,
+      target: 'completed',
+      verdict: verdict(result.status === 'completed' && result.sent === n),
+    });
+    ctx.note(
+      `SIGKILLs after ${kills.map((k) => k.atMessage).join(', ')} SES deliveries; rows in 'sending' just before each kill: ${kills.map((k) => k.inFlightSending).join(', ')}; worker restart took ${kills.map((k) => round(k.restartSeconds, 1)).join(', ')} s (incl. bundling workflows). Extra copies: ${c.extraCopies}.`,
+    );
     ctx.result.data = { kills, counts: c, result };
   } finally {
     await stack.close();
@@ -68,9 +94,22 @@ export async function r2(ctx: CaseContext) {
     const result = await settle(stack, id, 600_000);
     const c = exactlyOnceCounts(stack, 'r2', n);
     countRows(ctx, c, n);
-    ctx.row({ metric: 'workflow result', value: `${result.status}: sent ${result.sent}`, target: 'completed', verdict: verdict(result.status === 'completed' && result.sent === n) });
-    ctx.row({ metric: 'server restart → first delivery', value: resumeSeconds, unit: 's', target: 'info', verdict: 'INFO' });
-    ctx.note(`Server stopped (SIGTERM) after ${stoppedAt} deliveries, down ${round(downSeconds, 1)} s (same db file, same port); ${afterRestart - stoppedAt} deliveries completed while it was down (batch in flight). Worker processes alive at the end: ${stack.liveWorkers().length}.`);
+    ctx.row({
+      metric: 'workflow result',
+      value: `${result.status}: sent ${result.sent}`,
+      target: 'completed',
+      verdict: verdict(result.status === 'completed' && result.sent === n),
+    });
+    ctx.row({
+      metric: 'server restart → first delivery',
+      value: resumeSeconds,
+      unit: 's',
+      target: 'info',
+      verdict: 'INFO',
+    });
+    ctx.note(
+      `Server stopped (SIGTERM) after ${stoppedAt} deliveries, down ${round(downSeconds, 1)} s (same db file, same port); ${afterRestart - stoppedAt} deliveries completed while it was down (batch in flight). Worker processes alive at the end: ${stack.liveWorkers().length}.`,
+    );
     ctx.result.data = { counts: c, result, downSeconds, resumeSeconds };
   } finally {
     await stack.close();

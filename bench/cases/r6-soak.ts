@@ -20,15 +20,49 @@ export async function r6(ctx: CaseContext) {
     const load = await httpLoad({ url, body, seconds, connections: 20, overallRate: 200 });
     const a = apiRss.stop();
     const w = workerRss.stop();
-    const [sent] = await stack.sql`select count(*) filter (where status = 'sent')::int as sent, count(*)::int as total from messages`;
+    const [sent] =
+      await stack.sql`select count(*) filter (where status = 'sent')::int as sent, count(*)::int as total from messages`;
     const errs = load.non2xx + load.errors;
     const flat = (s: { startMb: number; endMb: number }) => s.endMb / s.startMb;
-    ctx.row({ metric: `errors in ${seconds} s at 200 req/s`, value: errs, baseline: load.ok + errs, target: '0', verdict: verdict(errs === 0) });
-    ctx.row({ metric: 'accepted/s', value: load.perSecond, unit: 'req/s', baseline: 200, ratio: load.perSecond / 200, target: 'info', verdict: 'INFO' });
+    ctx.row({
+      metric: `errors in ${seconds} s at 200 req/s`,
+      value: errs,
+      baseline: load.ok + errs,
+      target: '0',
+      verdict: verdict(errs === 0),
+    });
+    ctx.row({
+      metric: 'accepted/s',
+      value: load.perSecond,
+      unit: 'req/s',
+      baseline: 200,
+      ratio: load.perSecond / 200,
+      target: 'info',
+      verdict: 'INFO',
+    });
     ctx.row({ metric: 'p99 latency', value: load.p99, unit: 'ms', target: 'info', verdict: 'INFO' });
-    ctx.row({ metric: 'API RSS start → end', value: `${round(a.startMb, 0)} → ${round(a.endMb, 0)} MB (peak ${round(a.peakMb, 0)})`, ratio: flat(a), target: 'flat (≤ 1.2×)', verdict: verdict(flat(a) <= 1.2) });
-    ctx.row({ metric: 'worker RSS start → end', value: `${round(w.startMb, 0)} → ${round(w.endMb, 0)} MB (peak ${round(w.peakMb, 0)})`, ratio: flat(w), target: 'flat (≤ 1.2×)', verdict: verdict(flat(w) <= 1.2) });
-    ctx.row({ metric: 'messages sent by the end of the soak', value: sent!.sent, baseline: sent!.total, ratio: sent!.sent / sent!.total, target: 'info', verdict: 'INFO' });
+    ctx.row({
+      metric: 'API RSS start → end',
+      value: `${round(a.startMb, 0)} → ${round(a.endMb, 0)} MB (peak ${round(a.peakMb, 0)})`,
+      ratio: flat(a),
+      target: 'flat (≤ 1.2×)',
+      verdict: verdict(flat(a) <= 1.2),
+    });
+    ctx.row({
+      metric: 'worker RSS start → end',
+      value: `${round(w.startMb, 0)} → ${round(w.endMb, 0)} MB (peak ${round(w.peakMb, 0)})`,
+      ratio: flat(w),
+      target: 'flat (≤ 1.2×)',
+      verdict: verdict(flat(w) <= 1.2),
+    });
+    ctx.row({
+      metric: 'messages sent by the end of the soak',
+      value: sent!.sent,
+      baseline: sent!.total,
+      ratio: sent!.sent / sent!.total,
+      target: 'info',
+      verdict: 'INFO',
+    });
     ctx.result.data = { load, api: a, worker: w, sent };
   } finally {
     await stack.close();

@@ -14,7 +14,11 @@ export function bulkBody(n: number, tag: string, extra: Record<string, unknown> 
     subject: 'Hello {{name}}',
     html: '<p>Hi {{name}}, you are number {{data.n}}</p>',
     text: 'Hi {{name}}, you are number {{data.n}}',
-    recipients: Array.from({ length: n }, (_, i) => ({ email: addressOf(tag, i), name: `Person ${i}`, data: { n: i } })),
+    recipients: Array.from({ length: n }, (_, i) => ({
+      email: addressOf(tag, i),
+      name: `Person ${i}`,
+      data: { n: i },
+    })),
     ...extra,
   };
 }

@@ -45,7 +45,9 @@ export async function machineFacts(mode: string, postgresVersion: string): Promi
   let temporalCli = 'unknown';
   try {
     temporalCli = cli ? execFileSync(cli, ['--version'], { encoding: 'utf8' }).trim() : 'not found';
-  } catch {}
+  } catch {
+    // a CLI that cannot say its version is reported as unknown
+  }
   return {
     date: new Date().toISOString(),
     cores: cpus().length,

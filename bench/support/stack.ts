@@ -56,7 +56,7 @@ export async function startTemporal(dir: string, extraArgs: string[] = []) {
         await c.close();
         return;
       } catch (err) {
-        if (proc.child.exitCode !== null) throw new Error(`temporal exited: ${(err as Error).message}`);
+        if (proc.child.exitCode !== null) throw new Error(`temporal exited: ${(err as Error).message}`, { cause: err });
         if (Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, 200));
       }
