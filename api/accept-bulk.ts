@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { bulkAttachments, bulkRecipients, bulks } from '../db/schema.js';
@@ -17,6 +17,7 @@ import {
 import type { bulkSend } from '../workflows/bulk-send.js';
 import type { BulkRequest } from './bulk-request.js';
 import { ApiError } from './errors.js';
+import { startOnce } from './start-once.js';
 import type { Rejection } from './fields.js';
 import { assertSameRequest, idFor, sha256 } from './idempotency.js';
 import { attachmentDigests, attachmentRows, refsFromRows, storeAttachments } from './store-attachments.js';
@@ -137,22 +138,16 @@ async function startBulk(
     sendQueue: deps.bulkTaskQueue,
     policy: deps.policy,
   };
-  try {
-    await deps.temporal.workflow.start<typeof bulkSend>(bulkSendWorkflowType, {
-      taskQueue: deps.taskQueue,
-      workflowId: bulkWorkflowId(id),
-      args: [input],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      staticSummary: `bulk: ${subject.slice(0, 80)} → ${total} recipient(s)`,
-      typedSearchAttributes: [
-        { key: mailKindKey, value: 'bulk' },
-        { key: mailStatusKey, value: 'queued' },
-        { key: bulkIdKey, value: id },
-        { key: bulkTotalKey, value: total },
-      ],
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
+  await startOnce<typeof bulkSend>(deps.temporal, bulkSendWorkflowType, {
+    taskQueue: deps.taskQueue,
+    workflowId: bulkWorkflowId(id),
+    args: [input],
+    staticSummary: `bulk: ${subject.slice(0, 80)} → ${total} recipient(s)`,
+    typedSearchAttributes: [
+      { key: mailKindKey, value: 'bulk' },
+      { key: mailStatusKey, value: 'queued' },
+      { key: bulkIdKey, value: id },
+      { key: bulkTotalKey, value: total },
+    ],
+  });
 }

@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { attachments, messages } from '../db/schema.js';
@@ -16,6 +16,7 @@ import {
 import type { sendEmail } from '../workflows/send-email.js';
 import { bareAddress } from '../mail/addresses.js';
 import { ApiError } from './errors.js';
+import { startOnce } from './start-once.js';
 import { assertSameRequest, idFor, sha256 } from './idempotency.js';
 import { attachmentDigests, attachmentRows, refsFromRows, storeAttachments } from './store-attachments.js';
 import type { SendRequest } from './send-request.js';
@@ -130,22 +131,15 @@ async function startSend(
 ): Promise<void> {
   const input: SendEmailInput = { messageId: id, attachments: refs, policy: deps.policy };
   const recipients = [...r.to, ...r.cc, ...r.bcc].map(bareAddress);
-  try {
-    await deps.temporal.workflow.start<typeof sendEmail>(sendEmailWorkflowType, {
-      taskQueue: deps.taskQueue,
-      workflowId: emailWorkflowId(id),
-      args: [input],
-      // One message, one run, ever: a finished send is never started again by a repeated request.
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      staticSummary: `${r.subject.slice(0, 80)} → ${recipients.slice(0, 3).join(', ')}${recipients.length > 3 ? ` +${recipients.length - 3}` : ''}`,
-      typedSearchAttributes: [
-        { key: mailKindKey, value: 'single' },
-        { key: mailStatusKey, value: 'queued' },
-        { key: mailRecipientsKey, value: recipients.slice(0, 50) },
-      ],
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
+  await startOnce<typeof sendEmail>(deps.temporal, sendEmailWorkflowType, {
+    taskQueue: deps.taskQueue,
+    workflowId: emailWorkflowId(id),
+    args: [input],
+    staticSummary: `${r.subject.slice(0, 80)} → ${recipients.slice(0, 3).join(', ')}${recipients.length > 3 ? ` +${recipients.length - 3}` : ''}`,
+    typedSearchAttributes: [
+      { key: mailKindKey, value: 'single' },
+      { key: mailStatusKey, value: 'queued' },
+      { key: mailRecipientsKey, value: recipients.slice(0, 50) },
+    ],
+  });
 }

@@ -2,7 +2,6 @@
 // ports with throwaway state, a fresh Postgres database with the migrations applied, and the
 // workflow bundle. Per-file parts (S3, SES, SMTP stand-ins, the worker) live in test/support/harness.ts.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -11,6 +10,7 @@ import { createDb } from '../db/create-db.js';
 import { startTemporalDevServer } from '../local/temporal-dev-server.js';
 import { resolveTemporalCli } from '../scripts/temporal-cli.mjs';
 import { bundleWorkflows } from '../worker/create-worker.js';
+import { freePort } from '../local/free-port.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,17 +19,6 @@ declare module 'vitest' {
     databaseUrl: string;
     workflowBundlePath: string;
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export default async function setup(project: TestProject) {

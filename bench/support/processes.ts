@@ -2,7 +2,6 @@
 // readiness, measured (RSS from /proc), and killed when the benchmark ends, however it ends.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,17 +20,6 @@ export interface Proc {
   /** Resident set size now, in MB (0 once exited). */
   rssMb(): number;
   kill(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Reads VmRSS (or VmHWM, the peak) of a live process, in MB. */

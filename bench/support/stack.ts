@@ -13,7 +13,8 @@ import { SmtpSink } from '../../local/smtp-sink.js';
 import { ensureSearchAttributes } from '../../local/temporal-dev-server.js';
 import { resolveTemporalCli } from '../../scripts/temporal-cli.mjs';
 import { searchAttributeKeys } from '../../workflows/contracts.js';
-import { freePort, spawnProc, type Proc } from './processes.js';
+import { freePort } from '../../local/free-port.js';
+import { spawnProc, type Proc } from './processes.js';
 
 export const API_KEY = 'bench-key';
 export const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
