@@ -6,6 +6,35 @@ export type MessageStatus = (typeof messageStatuses)[number];
 export const providers = ['ses', 'smtp'] as const;
 export type Provider = (typeof providers)[number];
 
+const addressList = (name: string) =>
+  jsonb(name)
+    .$type<string[]>()
+    .notNull()
+    .default(sql`'[]'::jsonb`);
+const stringMap = (name: string) =>
+  jsonb(name)
+    .$type<Record<string, string>>()
+    .notNull()
+    .default(sql`'{}'::jsonb`);
+
+/** Who asked, with which idempotency key, and the workflow that carries it out. */
+const acceptedRequestColumns = () => ({
+  apiKeyId: text('api_key_id').notNull(),
+  idempotencyKey: text('idempotency_key'),
+  requestHash: text('request_hash').notNull(),
+  workflowId: text('workflow_id').notNull(),
+  from: text('from_address').notNull(),
+});
+
+/** The message content both send kinds store (for bulks, subject/html/text are templates). */
+const contentColumns = () => ({
+  replyTo: addressList('reply_to'),
+  subject: text('subject').notNull(),
+  html: text('html'),
+  text: text('text'),
+  headers: stringMap('headers'),
+});
+
 /** Columns every attachments table has: the S3 key and what the API measured on upload. */
 const attachmentColumns = () => ({
   position: integer('position').notNull(),
@@ -21,35 +50,12 @@ export const messages = pgTable(
   'messages',
   {
     id: text('id').primaryKey(),
-    apiKeyId: text('api_key_id').notNull(),
-    idempotencyKey: text('idempotency_key'),
-    requestHash: text('request_hash').notNull(),
-    workflowId: text('workflow_id').notNull(),
-    from: text('from_address').notNull(),
+    ...acceptedRequestColumns(),
     to: jsonb('to_addresses').$type<string[]>().notNull(),
-    cc: jsonb('cc_addresses')
-      .$type<string[]>()
-      .notNull()
-      .default(sql`'[]'::jsonb`),
-    bcc: jsonb('bcc_addresses')
-      .$type<string[]>()
-      .notNull()
-      .default(sql`'[]'::jsonb`),
-    replyTo: jsonb('reply_to')
-      .$type<string[]>()
-      .notNull()
-      .default(sql`'[]'::jsonb`),
-    subject: text('subject').notNull(),
-    html: text('html'),
-    text: text('text'),
-    headers: jsonb('headers')
-      .$type<Record<string, string>>()
-      .notNull()
-      .default(sql`'{}'::jsonb`),
-    tags: jsonb('tags')
-      .$type<Record<string, string>>()
-      .notNull()
-      .default(sql`'{}'::jsonb`),
+    cc: addressList('cc_addresses'),
+    bcc: addressList('bcc_addresses'),
+    ...contentColumns(),
+    tags: stringMap('tags'),
     status: text('status').$type<MessageStatus>().notNull().default('queued'),
     provider: text('provider').$type<Provider>(),
     providerMessageId: text('provider_message_id'),
@@ -112,22 +118,8 @@ export const bulks = pgTable(
   'bulks',
   {
     id: text('id').primaryKey(),
-    apiKeyId: text('api_key_id').notNull(),
-    idempotencyKey: text('idempotency_key'),
-    requestHash: text('request_hash').notNull(),
-    workflowId: text('workflow_id').notNull(),
-    from: text('from_address').notNull(),
-    replyTo: jsonb('reply_to')
-      .$type<string[]>()
-      .notNull()
-      .default(sql`'[]'::jsonb`),
-    subject: text('subject').notNull(),
-    html: text('html'),
-    text: text('text'),
-    headers: jsonb('headers')
-      .$type<Record<string, string>>()
-      .notNull()
-      .default(sql`'{}'::jsonb`),
+    ...acceptedRequestColumns(),
+    ...contentColumns(),
     total: integer('total').notNull(),
     /** Requested pace; null means the SES quota. */
     ratePerSecond: integer('rate_per_second'),
