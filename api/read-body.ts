@@ -1,7 +1,7 @@
+import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
 import { recipientsFromCsv } from './bulk-request.js';
 import { findDuplicateKey } from './duplicate-keys.js';
-import { bodyLimit } from 'hono/body-limit';
 import { ApiError, badField, fromRequestError } from './errors.js';
 import { isPlainFilename, RequestError, type AttachmentUpload } from './fields.js';
 
