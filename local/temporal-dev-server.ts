@@ -23,19 +23,40 @@ export interface DevServerOptions {
 
 // The SDK's own CI runs the dev server this way: in-memory SQLite has shown "no such table" flakes.
 const sqlitePragmas = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'];
-// One partition per task queue: the dev server otherwise splits a queue (and its rate limit)
-// across partitions, and the bulk queue then admits only a fraction of the configured rate.
-const onePartition = [
-  '--dynamic-config-value',
-  'matching.numTaskqueueReadPartitions=1',
-  '--dynamic-config-value',
-  'matching.numTaskqueueWritePartitions=1',
-];
 const cliType = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList', INT: 'Int' } as const;
 const searchAttributeFlags = searchAttributeKeys.flatMap((k) => [
   '--search-attribute',
   `${k.name}=${cliType[k.type as keyof typeof cliType]}`,
 ]);
+
+/**
+ * Flags Mailroom adds to every dev server. One partition per task queue by default: the server
+ * splits a queue's rate limit across its partitions, and a bulk (one batch in flight) would then
+ * get only one share of its quota.
+ */
+function mailroomFlags(partitions = 1) {
+  return [
+    ...sqlitePragmas,
+    ...searchAttributeFlags,
+    ...['--dynamic-config-value', `matching.numTaskqueueReadPartitions=${partitions}`],
+    ...['--dynamic-config-value', `matching.numTaskqueueWritePartitions=${partitions}`],
+  ];
+}
+
+/** The `temporal server start-dev` command line of dev mode, the tests and the benchmarks. */
+export function devServerArgs(o: {
+  port: number;
+  dbFile: string;
+  namespace?: string;
+  uiPort?: number;
+  partitions?: number;
+}) {
+  return [
+    ...['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--db-filename', o.dbFile],
+    ...['--namespace', o.namespace ?? 'default', '--log-level', 'warn', ...mailroomFlags(o.partitions)],
+    ...(o.uiPort ? ['--ui-port', String(o.uiPort)] : ['--headless']),
+  ];
+}
 
 /** Starts `temporal server start-dev` persisting to dbFile, and registers Mailroom's search attributes. */
 export async function startTemporalDevServer(o: DevServerOptions): Promise<DevServer> {
@@ -43,17 +64,7 @@ export async function startTemporalDevServer(o: DevServerOptions): Promise<DevSe
   const address = `127.0.0.1:${o.port}`;
   if (!o.cliPath) return startWithSdkDownload(o, namespace);
 
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--db-filename', o.dbFile];
-  args.push(
-    '--namespace',
-    namespace,
-    '--log-level',
-    'warn',
-    ...sqlitePragmas,
-    ...onePartition,
-    ...searchAttributeFlags,
-  );
-  args.push(...(o.uiPort ? ['--ui-port', String(o.uiPort)] : ['--headless']));
+  const args = devServerArgs({ ...o, namespace });
   const child = spawn(o.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   if (o.logFile) {
     const out = createWriteStream(o.logFile, { flags: 'a' });
@@ -140,7 +151,7 @@ async function startWithSdkDownload(o: DevServerOptions, namespace: string): Pro
       namespace,
       ui: Boolean(o.uiPort),
       uiPort: o.uiPort,
-      extraArgs: [...sqlitePragmas, ...onePartition, ...searchAttributeFlags],
+      extraArgs: mailroomFlags(),
     },
   });
   await ensureSearchAttributes(env.connection, namespace);

@@ -20,35 +20,32 @@ export function pace(times: number[]) {
 
 const variants = [
   {
-    name: 'default: SES_MAX_SEND_RATE=28 (queue limit 1.4 batches/s)',
+    name: 'as shipped: SES_MAX_SEND_RATE=28, one task-queue partition',
     env: { SES_MAX_SEND_RATE: String(RATE) },
-    args: [] as string[],
     main: true,
   },
   {
-    name: 'one task-queue partition (dev-server dynamic config)',
+    name: "Temporal's default of 4 task-queue partitions",
     env: { SES_MAX_SEND_RATE: String(RATE) },
-    args: [
-      '--dynamic-config-value',
-      'matching.numTaskqueueReadPartitions=1',
-      '--dynamic-config-value',
-      'matching.numTaskqueueWritePartitions=1',
-    ],
+    partitions: 4,
   },
   {
     name: 'server-side queue limit: temporal task-queue config set --queue-rps-limit 1.4',
     env: { SES_MAX_SEND_RATE: String(RATE) },
-    args: [],
     rpsLimit: RATE / 20,
   },
-  { name: 'queue limit far above the pace (SES_MAX_SEND_RATE=1000)', env: { SES_MAX_SEND_RATE: '1000' }, args: [] },
+  { name: 'queue limit far above the pace (SES_MAX_SEND_RATE=1000)', env: { SES_MAX_SEND_RATE: '1000' } },
 ];
 
 export async function p3(ctx: CaseContext) {
   for (const v of variants) {
     const seconds = ctx.quick ? 15 : v.main ? 60 : 30;
     const n = RATE * seconds;
-    const stack = await startStack({ workers: 2, env: v.env, temporalArgs: v.args });
+    const stack = await startStack({
+      workers: 2,
+      env: v.env,
+      temporalPartitions: 'partitions' in v ? v.partitions : undefined,
+    });
     try {
       if ('rpsLimit' in v) {
         execFileSync(

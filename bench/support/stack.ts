@@ -10,9 +10,8 @@ import { createDb, type DbHandle } from '../../db/create-db.js';
 import { localS3Credentials, startLocalS3, type LocalS3 } from '../../local/s3-server.js';
 import { SesStandIn } from '../../local/ses-stand-in.js';
 import { SmtpSink } from '../../local/smtp-sink.js';
-import { ensureSearchAttributes } from '../../local/temporal-dev-server.js';
+import { devServerArgs, ensureSearchAttributes } from '../../local/temporal-dev-server.js';
 import { resolveTemporalCli } from '../../scripts/temporal-cli.mjs';
-import { searchAttributeKeys } from '../../workflows/contracts.js';
 import { freePort } from '../../local/free-port.js';
 import { spawnProc, type Proc } from './processes.js';
 
@@ -26,25 +25,18 @@ export interface StackOptions {
   workers?: number;
   /** Start the API process (default true). */
   api?: boolean;
-  /** Extra `temporal server start-dev` flags (dynamic config). */
-  temporalArgs?: string[];
+  /** Task-queue partitions of the dev server (Mailroom runs it with 1). */
+  temporalPartitions?: number;
 }
 
-const cliType = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList', INT: 'Int' } as const;
-
 /** `temporal server start-dev` on a file db; restartable on the same port and file (chaos R2). */
-export async function startTemporal(dir: string, extraArgs: string[] = []) {
+export async function startTemporal(dir: string, partitions?: number) {
   const cli = await resolveTemporalCli({ install: false });
   if (!cli) throw new Error('the Temporal CLI is required (.cache/bin/temporal or TEMPORAL_CLI_PATH)');
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const dbFile = join(dir, 'temporal.db');
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', dbFile];
-  args.push('--log-level', 'warn', '--headless');
-  args.push('--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF');
-  for (const k of searchAttributeKeys)
-    args.push('--search-attribute', `${k.name}=${cliType[k.type as keyof typeof cliType]}`);
-  args.push(...extraArgs);
+  const args = devServerArgs({ port, dbFile, partitions });
   let proc: Proc;
   const up = async () => {
     proc = spawnProc({ name: 'temporal', command: cli, args, logFile: join(dir, 'temporal.log') });
@@ -110,7 +102,7 @@ export async function startStack(o: StackOptions = {}) {
   };
   try {
     const [temporal, db, s3, ses, smtp] = await Promise.all([
-      startTemporal(dir, o.temporalArgs),
+      startTemporal(dir, o.temporalPartitions),
       createBenchDb(),
       startLocalS3({ directory: join(dir, 's3'), bucket }) as Promise<LocalS3>,
       SesStandIn.start(),
