@@ -57,7 +57,8 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       log.info('already delivered; not sending again', { messageId, provider: already.provider });
       return already;
     }
-    const attempt = Context.current().info.attempt;
+    const { attempt, workflowExecution } = Context.current().info;
+    const runId = workflowExecution?.runId ?? '';
     const raw = await objects.get(mime.key);
     let providerMessageId: string;
     try {
@@ -67,6 +68,7 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       await recordAttempt(db, {
         messageId,
         provider,
+        runId,
         attempt,
         outcome: c.outcome,
         errorCode: c.code,
@@ -74,7 +76,7 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       });
       throw toApplicationFailure(c, backoffWithJitter(attempt, timing.baseMs, timing.maxMs));
     }
-    await recordAttempt(db, { messageId, provider, attempt, outcome: 'sent', providerMessageId });
+    await recordAttempt(db, { messageId, provider, runId, attempt, outcome: 'sent', providerMessageId });
     return { provider, providerMessageId };
   }
 

@@ -5,6 +5,7 @@ import { attachments, deliveryAttempts, messages, type AttemptOutcome, type Prov
 export interface AttemptRecord {
   messageId: string;
   provider: Provider;
+  runId: string;
   attempt: number;
   outcome: AttemptOutcome;
   providerMessageId?: string;
@@ -12,7 +13,7 @@ export interface AttemptRecord {
   errorMessage?: string;
 }
 
-/** Upsert keyed by (message, provider, attempt): an activity retried after a crash writes one row. */
+/** Upsert keyed by (message, run, provider, attempt): an activity retried after a crash writes one row. */
 export async function recordAttempt(db: Db, a: AttemptRecord): Promise<void> {
   const values = {
     outcome: a.outcome,
@@ -22,9 +23,9 @@ export async function recordAttempt(db: Db, a: AttemptRecord): Promise<void> {
   };
   await db
     .insert(deliveryAttempts)
-    .values({ messageId: a.messageId, provider: a.provider, attempt: a.attempt, ...values })
+    .values({ messageId: a.messageId, runId: a.runId, provider: a.provider, attempt: a.attempt, ...values })
     .onConflictDoUpdate({
-      target: [deliveryAttempts.messageId, deliveryAttempts.provider, deliveryAttempts.attempt],
+      target: [deliveryAttempts.messageId, deliveryAttempts.runId, deliveryAttempts.provider, deliveryAttempts.attempt],
       set: { ...values, at: new Date() },
     });
 }

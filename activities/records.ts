@@ -13,12 +13,15 @@ export interface OutcomeInput {
 /** Status writes to the messages read model. Each is a plain UPDATE, safe to run twice. */
 export function createRecordActivities({ db }: { db: Db }) {
   return {
-    /** queued → sending; never moves a finished send backwards (a replayed or reset workflow). */
+    /**
+     * queued → sending, and failed → sending when an operator resets the workflow to retry it.
+     * A sent message never moves back: a reset of a delivered send finds it in the ledger.
+     */
     async markSending({ messageId }: { messageId: string }): Promise<void> {
       await db
         .update(messages)
-        .set({ status: 'sending', updatedAt: new Date() })
-        .where(and(eq(messages.id, messageId), inArray(messages.status, ['queued'])));
+        .set({ status: 'sending', lastError: null, updatedAt: new Date() })
+        .where(and(eq(messages.id, messageId), inArray(messages.status, ['queued', 'failed'])));
     },
 
     /** Records the final outcome the workflow decided. */

@@ -97,7 +97,9 @@ export const deliveryAttempts = pgTable(
       .notNull()
       .references(() => messages.id, { onDelete: 'cascade' }),
     provider: text('provider').$type<Provider>().notNull(),
-    /** Temporal's activity attempt number, which makes the row's insert idempotent. */
+    /** The workflow run: an operator's reset starts a new run, whose attempts are new rows. */
+    runId: text('run_id').notNull().default(''),
+    /** Temporal's activity attempt number, which (with the run) makes the row's insert idempotent. */
     attempt: integer('attempt').notNull(),
     outcome: text('outcome').$type<AttemptOutcome>().notNull(),
     providerMessageId: text('provider_message_id'),
@@ -105,7 +107,9 @@ export const deliveryAttempts = pgTable(
     errorMessage: text('error_message'),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('delivery_attempts_message_provider_attempt').on(t.messageId, t.provider, t.attempt)],
+  (t) => [
+    uniqueIndex('delivery_attempts_message_run_provider_attempt').on(t.messageId, t.runId, t.provider, t.attempt),
+  ],
 );
 
 export const bulkStatuses = ['queued', 'running', 'paused', 'cancelled', 'completed', 'failed'] as const;

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { emailWorkflowId } from '../../workflows/contracts.js';
 import { startHarness, validEmail, type Harness } from '../support/harness.js';
 import { listObjectKeys } from '../support/s3-objects.js';
 
+const run = promisify(execFile);
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ env: { SES_MAX_ATTEMPTS: '4', SMTP_MAX_ATTEMPTS: '2' } });
@@ -190,5 +193,54 @@ describe('single send', () => {
       toOf(body),
     ]);
     expect(await description.staticSummary()).toContain('Hello from the tests');
+  });
+});
+
+describe('operator retry', () => {
+  it('delivers a failed send when an operator resets its workflow with the temporal CLI', async () => {
+    h.ses.failNext('paused');
+    h.smtp.failNext(550);
+    const body = validEmail();
+    const res = await h.send(body);
+    expect((await h.result(res.body.id)).status).toBe('failed');
+    expect((await h.status(res.body.id)).status).toBe('failed');
+
+    await run(inject('temporalCliPath'), [
+      ...['workflow', 'reset', '--address', inject('temporalAddress')],
+      ...[
+        '--workflow-id',
+        emailWorkflowId(res.body.id),
+        '--type',
+        'FirstWorkflowTask',
+        '--reason',
+        'retry after outage',
+      ],
+    ]);
+    const handle = h.client.workflow.getHandle(emailWorkflowId(res.body.id));
+    await expect.poll(async () => (await handle.describe()).status.name, { timeout: 10_000 }).toBe('COMPLETED');
+    expect(await handle.result()).toMatchObject({ status: 'sent', provider: 'ses' });
+    expect(sesCopiesTo(toOf(body))).toHaveLength(1);
+    const status = await h.status(res.body.id);
+    expect(status).toMatchObject({ status: 'sent', provider: 'ses', last_error: null });
+    // The failed run's attempts stay on record next to the retry's.
+    expect(status.attempts.map((a: any) => [a.provider, a.outcome])).toEqual([
+      ['ses', 'unavailable'],
+      ['smtp', 'rejected'],
+      ['ses', 'sent'],
+    ]);
+  });
+
+  it('sends nothing again when a delivered send is reset', async () => {
+    const body = validEmail();
+    const res = await h.send(body);
+    expect((await h.result(res.body.id)).status).toBe('sent');
+    await run(inject('temporalCliPath'), [
+      ...['workflow', 'reset', '--address', inject('temporalAddress')],
+      ...['--workflow-id', emailWorkflowId(res.body.id), '--type', 'FirstWorkflowTask', '--reason', 'oops'],
+    ]);
+    const handle = h.client.workflow.getHandle(emailWorkflowId(res.body.id));
+    await expect.poll(async () => (await handle.describe()).status.name, { timeout: 10_000 }).toBe('COMPLETED');
+    expect(await handle.result()).toMatchObject({ status: 'sent' });
+    expect(sesCopiesTo(toOf(body))).toHaveLength(1);
   });
 });
