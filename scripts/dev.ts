@@ -94,10 +94,7 @@ await deps.objects.ensureBucket();
 const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
 const worker = await createWorkers({
   connection: workerConnection,
-  namespace: config.TEMPORAL_NAMESPACE,
-  taskQueue: config.TEMPORAL_TASK_QUEUE,
-  bulkTaskQueue: config.BULK_TASK_QUEUE,
-  bulkBatchSize: config.BULK_BATCH_SIZE,
+  config,
   deps,
 });
 const workerDone = worker.run();

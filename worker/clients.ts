@@ -30,8 +30,8 @@ export function createSmtpTransport(url: string): Transporter {
   return nodemailer.createTransport(url);
 }
 
-export function objectStoreFromConfig(config: Config): ObjectStore {
-  const s3 = createS3Client({
+export function s3ClientFromConfig(config: Config) {
+  return createS3Client({
     endpoint: config.S3_ENDPOINT,
     region: config.S3_REGION,
     bucket: config.S3_BUCKET,
@@ -39,7 +39,10 @@ export function objectStoreFromConfig(config: Config): ObjectStore {
     accessKeyId: config.S3_ACCESS_KEY_ID,
     secretAccessKey: config.S3_SECRET_ACCESS_KEY,
   });
-  return createObjectStore(s3, config.S3_BUCKET);
+}
+
+export function objectStoreFromConfig(config: Config): ObjectStore {
+  return createObjectStore(s3ClientFromConfig(config), config.S3_BUCKET);
 }
 
 export function retryTimings(config: Config) {

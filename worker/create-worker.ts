@@ -7,18 +7,15 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { Config } from '../config/config.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 export interface WorkerOptions {
   connection: NativeConnection;
-  namespace: string;
-  /** Workflows and their quick activities. */
-  taskQueue: string;
-  /** Bulk batch sends, rate-limited by the server. */
-  bulkTaskQueue: string;
-  /** Recipients per bulk batch: with the SES quota it gives the bulk queue's activities per second. */
-  bulkBatchSize: number;
+  /** The namespace, the main queue (workflows, single sends), the rate-limited bulk queue, and the
+   * bulk batch size (with the SES quota it gives the bulk queue's activities per second). */
+  config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'BULK_TASK_QUEUE' | 'BULK_BATCH_SIZE'>;
   deps: ActivityDeps;
   /** A pre-built bundle (tests build one per run); otherwise the worker bundles at start. */
   workflowBundle?: WorkflowBundleOption;
@@ -52,19 +49,19 @@ export async function createWorkers(o: WorkerOptions): Promise<Workers> {
   const activities = createActivities(o.deps);
   const main = await Worker.create({
     connection: o.connection,
-    namespace: o.namespace,
-    taskQueue: o.taskQueue,
+    namespace: o.config.TEMPORAL_NAMESPACE,
+    taskQueue: o.config.TEMPORAL_TASK_QUEUE,
     activities,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath }),
   });
   const bulk = await Worker.create({
     connection: o.connection,
-    namespace: o.namespace,
-    taskQueue: o.bulkTaskQueue,
+    namespace: o.config.TEMPORAL_NAMESPACE,
+    taskQueue: o.config.BULK_TASK_QUEUE,
     activities: { sendBulkBatch: activities.sendBulkBatch },
     // Enforced by the Temporal server across every worker on this queue: a batch is
     // bulkBatchSize messages, so this caps the sum of all bulks at the SES quota.
-    maxTaskQueueActivitiesPerSecond: o.deps.sesMaxSendRate / o.bulkBatchSize,
+    maxTaskQueueActivitiesPerSecond: o.deps.sesMaxSendRate / o.config.BULK_BATCH_SIZE,
     // Pause and cancel reach a batch through its heartbeats; keep that delay short.
     maxHeartbeatThrottleInterval: '500 ms',
   });

@@ -14,10 +14,7 @@ const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADD
 const deps = await activityDepsFromConfig(config, dbHandle.db);
 const worker = await createWorkers({
   connection,
-  namespace: config.TEMPORAL_NAMESPACE,
-  taskQueue: config.TEMPORAL_TASK_QUEUE,
-  bulkTaskQueue: config.BULK_TASK_QUEUE,
-  bulkBatchSize: config.BULK_BATCH_SIZE,
+  config,
   deps,
 });
 logger.info(

@@ -76,10 +76,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
   async function startWorker() {
     const workers = await createWorkers({
       connection: workerConnection,
-      namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      bulkTaskQueue: config.BULK_TASK_QUEUE,
-      bulkBatchSize: config.BULK_BATCH_SIZE,
+      config,
       deps,
       workflowBundle: { codePath: inject('workflowBundlePath') },
     });

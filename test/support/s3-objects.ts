@@ -1,18 +1,11 @@
 // Lists what is really in the harness's bucket, so tests can say "nothing was stored".
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Config } from '../../config/config.js';
-import { createS3Client } from '../../storage/object-store.js';
+import { s3ClientFromConfig } from '../../worker/clients.js';
 
 /** Every object key in the configured bucket (optionally under a prefix), all pages. */
 export async function listObjectKeys(config: Config, prefix?: string): Promise<string[]> {
-  const s3 = createS3Client({
-    endpoint: config.S3_ENDPOINT,
-    region: config.S3_REGION,
-    bucket: config.S3_BUCKET,
-    forcePathStyle: config.S3_FORCE_PATH_STYLE,
-    accessKeyId: config.S3_ACCESS_KEY_ID,
-    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-  });
+  const s3 = s3ClientFromConfig(config);
   try {
     const keys: string[] = [];
     let token: string | undefined;
