@@ -13,7 +13,7 @@ import { listen } from '../api/listen.js';
 import { localS3Credentials, startLocalS3 } from '../local/s3-server.js';
 import { SmtpSink } from '../local/smtp-sink.js';
 import { startTemporalDevServer } from '../local/temporal-dev-server.js';
-import { activityDepsFromConfig, objectStoreFromConfig } from '../worker/clients.js';
+import { activityDepsFromConfig } from '../worker/clients.js';
 import { createWorkers } from '../worker/create-worker.js';
 import { resolveTemporalCli } from './temporal-cli.mjs';
 
@@ -104,7 +104,7 @@ const api = await listen({
   config,
   db: dbHandle.db,
   temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
-  objects: objectStoreFromConfig(config),
+  objects: deps.objects,
   logger,
 });
 

@@ -4,24 +4,10 @@ import type { SesMessage } from '../../local/ses-stand-in.js';
 import type { SmtpMail } from '../../local/smtp-sink.js';
 import { bulkWorkflowId, type BulkResult } from '../../workflows/contracts.js';
 import { percentile, within } from './report.js';
+import { addressOf } from '../../test/support/bulk-body.js';
 import { API_KEY, type Stack } from './stack.js';
 
-export const addressOf = (tag: string, i: number) => `${tag}-${i}@example.com`;
-
-export function bulkBody(n: number, tag: string, extra: Record<string, unknown> = {}) {
-  return {
-    from: 'News <news@example.com>',
-    subject: 'Hello {{name}}',
-    html: '<p>Hi {{name}}, you are number {{data.n}}</p>',
-    text: 'Hi {{name}}, you are number {{data.n}}',
-    recipients: Array.from({ length: n }, (_, i) => ({
-      email: addressOf(tag, i),
-      name: `Person ${i}`,
-      data: { n: i },
-    })),
-    ...extra,
-  };
-}
+export { addressOf, bulkBody } from '../../test/support/bulk-body.js';
 
 export const smallEmail = () => ({
   from: 'Bench <bench@example.com>',

@@ -66,18 +66,7 @@ export async function loopLoad(fn: () => Promise<unknown>, seconds: number, conc
       }
     }),
   );
-  latencies.sort((a, b) => a - b);
-  return {
-    seconds,
-    ok: latencies.length,
-    non2xx: 0,
-    errors,
-    perSecond: latencies.length / seconds,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    max: latencies[latencies.length - 1] ?? NaN,
-    statusCodes: {},
-  };
+  return summarize(latencies, errors, seconds);
 }
 
 /** Open loop: calls fn at `rate` per second for `seconds`, whatever the latency (like autocannon's overallRate). */
@@ -99,6 +88,11 @@ export async function pacedLoad(fn: () => Promise<unknown>, seconds: number, rat
     );
   }
   await Promise.all(pending);
+  return summarize(latencies, errors, seconds);
+}
+
+/** A LoadResult from the latencies of the calls that succeeded. */
+function summarize(latencies: number[], errors: number, seconds: number): LoadResult {
   latencies.sort((a, b) => a - b);
   return {
     seconds,

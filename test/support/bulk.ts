@@ -3,8 +3,7 @@ import type { SesMessage } from '../../local/ses-stand-in.js';
 import { bulkWorkflowId, type BulkResult } from '../../workflows/contracts.js';
 import { API_KEY, type Harness } from './harness.js';
 
-export const recipients = (n: number, tag: string) =>
-  Array.from({ length: n }, (_, i) => ({ email: `${tag}-${i}@example.com`, name: `Person ${i}`, data: { n: i } }));
+export { bulkBody, recipients } from './bulk-body.js';
 
 export async function postBulk(h: Harness, body: unknown, headers: Record<string, string> = {}) {
   const res = await h.app.request('/v1/bulk', {
@@ -17,7 +16,7 @@ export async function postBulk(h: Harness, body: unknown, headers: Record<string
 
 export async function bulkAction(h: Harness, id: string, action: string) {
   const res = await h.app.request(`/v1/bulk/${id}${action}`, {
-    method: action.startsWith('/') && action !== '' && !action.startsWith('/recipients') ? 'POST' : 'GET',
+    method: /^\/(pause|resume|cancel)$/.test(action) ? 'POST' : 'GET',
     headers: { authorization: `Bearer ${API_KEY}` },
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
@@ -27,17 +26,6 @@ export const getBulk = async (h: Harness, id: string) => (await bulkAction(h, id
 
 export const bulkResult = (h: Harness, id: string): Promise<BulkResult> =>
   h.client.workflow.getHandle(bulkWorkflowId(id)).result();
-
-export function bulkBody(n: number, tag: string, extra: Record<string, unknown> = {}) {
-  return {
-    from: 'News <news@example.com>',
-    subject: 'Hello {{name}}',
-    html: '<p>Hi {{name}}, you are number {{data.n}}</p>',
-    text: 'Hi {{name}}, you are number {{data.n}}',
-    recipients: recipients(n, tag),
-    ...extra,
-  };
-}
 
 /** How many copies each address received at the SES stand-in. */
 export function copiesByAddress(messages: SesMessage[], tag: string): Map<string, number> {
