@@ -1,9 +1,11 @@
 // Runs before `npm run dev` and `npm test`: installs what a fresh clone lacks. Node built-ins only.
+// `--test` (npm test's pretest) also installs the Toxiproxy server the fault-injection tests use.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveTemporalCli } from './temporal-cli.mjs';
+import { resolveToxiproxyServer } from './toxiproxy.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (m) => console.error(`[bootstrap] ${m}`);
@@ -25,4 +27,15 @@ try {
 } catch (err) {
   log(err.message);
   process.exit(1);
+}
+
+if (process.argv.includes('--test')) {
+  try {
+    const server = await resolveToxiproxyServer({ log });
+    if (!server) throw new Error('no Toxiproxy server and no Go toolchain (set TOXIPROXY_SERVER_PATH or install Go)');
+    log(`Toxiproxy server: ${server}`);
+  } catch (err) {
+    log(err.message);
+    process.exit(1);
+  }
 }

@@ -1,5 +1,6 @@
 // Finds the `temporal` CLI (the dev server Mailroom runs on), building it with Go when missing.
 // Plain Node built-ins only: the bootstrap runs this before any npm package is installed.
+// `executable`, `onPath` and `goInstall` are shared with scripts/toxiproxy.mjs.
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -11,7 +12,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export const cacheDir = join(root, '.cache', 'bin');
 const exe = process.platform === 'win32' ? 'temporal.exe' : 'temporal';
 
-function executable(path) {
+export function executable(path) {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -20,22 +21,25 @@ function executable(path) {
   }
 }
 
-function onPath(name) {
+export function onPath(name) {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && executable(join(dir, name))) return join(dir, name);
   }
   return undefined;
 }
 
-function goInstall(log) {
+/**
+ * `go install -v <pkg>` with GOBIN=gobin, printing progress every 15 s. Resolves the path of the
+ * built binary `gobin/<binary>`, or undefined when there is no Go toolchain; rejects when the
+ * build fails.
+ */
+export function goInstall({ pkg, what, gobin, binary, log }) {
   const go = onPath(process.platform === 'win32' ? 'go.exe' : 'go');
   if (!go) return Promise.resolve(undefined);
-  log(
-    `Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${cacheDir} (first time only; takes a few minutes)…`,
-  );
+  log(`Building ${what} with Go into ${gobin} (first time only; takes a few minutes)…`);
   return new Promise((resolve, reject) => {
-    const child = spawn(go, ['install', '-v', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
-      env: { ...process.env, GOBIN: cacheDir },
+    const child = spawn(go, ['install', '-v', pkg], {
+      env: { ...process.env, GOBIN: gobin },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let lines = 0;
@@ -51,10 +55,11 @@ function goInstall(log) {
     child.on('close', () => clearInterval(progress));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code === 0 && executable(join(cacheDir, exe))) {
-        log(`  Temporal CLI ready: ${join(cacheDir, exe)} (${seconds()} s)`);
-        resolve(join(cacheDir, exe));
-      } else reject(new Error(`go install of the Temporal CLI failed (exit ${code}):\n${tail}`));
+      const built = join(gobin, binary);
+      if (code === 0 && executable(built)) {
+        log(`  ${what} built: ${built} (${seconds()} s)`);
+        resolve(built);
+      } else reject(new Error(`go install of ${what} failed (exit ${code}):\n${tail}`));
     });
   });
 }
@@ -73,5 +78,12 @@ export async function resolveTemporalCli({ install = true, log = (m) => console.
   if (found) return found;
   const cached = join(cacheDir, exe);
   if (existsSync(cached) && executable(cached)) return cached;
-  return install ? goInstall(log) : undefined;
+  if (!install) return undefined;
+  return goInstall({
+    pkg: `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`,
+    what: `the Temporal CLI ${TEMPORAL_CLI_VERSION}`,
+    gobin: cacheDir,
+    binary: exe,
+    log,
+  });
 }
