@@ -28,6 +28,14 @@ export interface HarnessOptions {
   db?: DbHandle;
   /** false: no in-process worker (the test runs worker processes itself). */
   worker?: boolean;
+  /** Puts a fault proxy between Mailroom and its dependencies (test/support/faults.ts): the endpoints to use instead. */
+  proxy?: (upstreams: Endpoints) => Promise<Endpoints>;
+}
+
+export interface Endpoints {
+  databaseUrl: string;
+  s3Endpoint: string;
+  sesEndpoint: string;
 }
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
@@ -47,16 +55,18 @@ export async function startHarness(opts: HarnessOptions = {}) {
     SesStandIn.start(),
     SmtpSink.start(),
   ]);
+  const upstreams = { databaseUrl: inject('databaseUrl'), s3Endpoint: s3.endpoint, sesEndpoint: ses.endpoint };
+  const endpoints = opts.proxy ? await opts.proxy(upstreams) : upstreams;
   const config: Config = loadConfig({
     API_KEYS: `${API_KEY},${OTHER_API_KEY}`,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     BULK_TASK_QUEUE: `test-bulk-${randomUUID()}`,
-    S3_ENDPOINT: s3.endpoint,
+    S3_ENDPOINT: endpoints.s3Endpoint,
     S3_BUCKET: bucket,
     S3_ACCESS_KEY_ID: localS3Credentials.accessKeyId,
     S3_SECRET_ACCESS_KEY: localS3Credentials.secretAccessKey,
-    SES_ENDPOINT: ses.endpoint,
+    SES_ENDPOINT: endpoints.sesEndpoint,
     SMTP_URL: smtp.url,
     // Short timers: the dev server has no time skipping, so retries must be quick in tests.
     RETRY_BASE_MS: '20',
@@ -65,7 +75,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
     LOG_LEVEL: 'silent',
     ...opts.env,
   });
-  const dbHandle = opts.db ?? (await createDb({ url: inject('databaseUrl'), maxConnections: 5 }));
+  const dbHandle = opts.db ?? (await createDb({ url: endpoints.databaseUrl, maxConnections: 5 }));
   const deps = await activityDepsFromConfig(config, dbHandle.db, {
     sesCredentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
@@ -138,7 +148,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
       for (const [k, v] of Object.entries(config)) {
         if (v !== undefined) env[k] = Array.isArray(v) ? v.join(',') : String(v);
       }
-      env.DATABASE_URL = inject('databaseUrl');
+      env.DATABASE_URL = endpoints.databaseUrl;
       return env;
     },
     async close() {
