@@ -205,12 +205,10 @@ export function classifySmtpError(err: unknown): ProviderFailure {
     return { kind: 'unknown', code: net, message: `no reply after the message data was sent: ${message}` };
   if (unreachable.has(net) || setupFailures.has(code) || (originalCode && tlsFailure.test(originalCode)))
     return { kind: 'unavailable', code: net, message };
-  if (
-    e.timeoutType === 'CONNECT_TIMEOUT' ||
-    e.timeoutType === 'GREETING_TIMEOUT' ||
-    e.timeoutType === 'UPGRADE_TIMEOUT'
-  )
-    return { kind: 'unavailable', code: String(e.timeoutType), message };
+  // Connecting, the greeting and STARTTLS have their own timers; the socket's idle timer runs
+  // alongside with the same budget, so which one fires is a race (code ETIMEDOUT either way).
+  const setupTimeout = ['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT'].includes(String(e.timeoutType));
+  if (setupTimeout) return { kind: 'unavailable', code: net, message };
   if (e.smtpStage === 'session') return { kind: 'unavailable', code: net, message };
   // What the relay would refuse whatever we retried: no recipients, a bad address, over its SIZE.
   if ((code === 'EENVELOPE' || code === 'EMESSAGE') && command !== 'CONN') return { kind: 'rejected', code, message };

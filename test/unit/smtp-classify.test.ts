@@ -55,6 +55,15 @@ const nodemailerErrors = {
     command: 'CONN',
     smtpStage: 'session',
   }),
+  // the same, when the socket's idle timer (also timeoutMs) fires before the greeting timer
+  // (seen under load)
+  noGreetingIdle: captured({
+    message: 'Timeout',
+    timeoutType: 'SOCKET_TIMEOUT',
+    code: 'ETIMEDOUT',
+    command: 'CONN',
+    smtpStage: 'session',
+  }),
   // reply('CONNECT', 554, { message: 'No SMTP service here' })
   greeting554: captured({
     message: 'Invalid greeting. response=554 No SMTP service here: 554 No SMTP service here',
@@ -294,7 +303,12 @@ describe('classifySmtpError', () => {
       cases([
         ['a refused connection', 'refused', { kind: 'unavailable', code: 'ECONNREFUSED' }],
         ['a relay host that does not resolve', 'noSuchHost', { kind: 'unavailable', code: 'ENOTFOUND' }],
-        ['a relay that never greets', 'noGreeting', { kind: 'unavailable', code: 'GREETING_TIMEOUT' }],
+        ['a relay that never greets', 'noGreeting', { kind: 'unavailable', code: 'ETIMEDOUT' }],
+        [
+          'a relay that never greets, seen by the idle timer first',
+          'noGreetingIdle',
+          { kind: 'unavailable', code: 'ETIMEDOUT' },
+        ],
         ['a 554 greeting', 'greeting554', { kind: 'unavailable', code: '554' }],
         [
           'a connection closed before the greeting',
