@@ -1,6 +1,14 @@
 // R1 (worker SIGKILLed three times mid-bulk) and R2 (Temporal dev server stopped and restarted mid-bulk).
 import { bulkWorkflowId, type BulkResult } from '../../workflows/contracts.js';
-import { bulkBody, exactlyOnceCounts, postBulk, sleep } from '../support/bulk.js';
+import {
+  bulkBody,
+  bulkLedger,
+  exactlyOnceCounts,
+  postBulk,
+  sleep,
+  truthCounts,
+  unknownOutcomes,
+} from '../support/bulk.js';
 import { round, verdict, type CaseContext } from '../support/report.js';
 import { startStack, type Stack } from '../support/stack.js';
 
@@ -60,6 +68,21 @@ export async function r1(ctx: CaseContext) {
     const result = await settle(stack, id, 600_000);
     const c = exactlyOnceCounts(stack, 'r1', n);
     countRows(ctx, c, n);
+    // Against the unknown-outcome accounting: a recipient whose call was cut by the kill may be resent.
+    const truth = truthCounts(stack, 'r1', await bulkLedger(stack, id));
+    const u = await unknownOutcomes(stack);
+    ctx.row({
+      metric: `unknown outcomes (status unknown; recipients with unknown_outcomes > 0: ${u.recipientsWithUnknownCalls})`,
+      value: u.total,
+      target: 'counted',
+      verdict: 'INFO',
+    });
+    ctx.row({
+      metric: `duplicated outside unknown outcomes (in them: ${truth.duplicatedUnknown})`,
+      value: truth.duplicated,
+      target: '0',
+      verdict: verdict(truth.duplicated === 0),
+    });
     ctx.row({
       metric: 'workflow result',
       value: `${result.status}: sent ${result.sent}, failed ${result.failed}`,

@@ -1,6 +1,7 @@
 // The whole Mailroom stack for one benchmark case, outside vitest: a Temporal dev server on free
 // ports (file-backed, WAL), a fresh Postgres database (migrated, dropped afterwards), local S3, the
 // SES v2 stand-in, the SMTP sink, the API and the worker as real processes (their RSS is measured).
+// With `proxies: true`, Toxiproxy sits between those processes and Postgres, S3, SES and Temporal.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { SmtpSink } from '../../local/smtp-sink.js';
 import { devServerArgs, ensureSearchAttributes } from '../../local/temporal-dev-server.js';
 import { resolveTemporalCli } from '../../scripts/temporal-cli.mjs';
 import { freePort } from '../../local/free-port.js';
+import { hostPort, startToxiproxy, type FaultProxy, type ToxiproxyServer } from '../../local/toxiproxy.js';
 import { spawnProc, type Proc } from './processes.js';
 
 export const API_KEY = 'bench-key';
@@ -27,6 +29,30 @@ export interface StackOptions {
   api?: boolean;
   /** Task-queue partitions of the dev server (Mailroom runs it with 1). */
   temporalPartitions?: number;
+  /**
+   * Toxiproxy between the API/worker processes and Postgres, S3, SES and Temporal (the API and the
+   * workers through separate Temporal proxies). The benchmark's own clients (`sql`, `client`) stay direct.
+   */
+  proxies?: boolean;
+}
+
+/** The stack's fault proxies (`proxies: true`). */
+export interface StackFaults {
+  toxiproxy: ToxiproxyServer;
+  postgres: FaultProxy;
+  s3: FaultProxy;
+  ses: FaultProxy;
+  /** Temporal as the workers reach it. */
+  temporal: FaultProxy;
+  /** Temporal as the API reaches it. */
+  temporalApi: FaultProxy;
+}
+
+/** A process of the stack that exited without the benchmark asking it to. */
+export interface UnexpectedExit {
+  name: string;
+  code: number | null;
+  signal: string | null;
 }
 
 /** `temporal server start-dev` on a file db; restartable on the same port and file (chaos R2). */
@@ -115,6 +141,19 @@ export async function startStack(o: StackOptions = {}) {
       () => ses.close(),
       () => smtp.close(),
     );
+    let faults: StackFaults | undefined;
+    if (o.proxies) {
+      const toxiproxy = await startToxiproxy({ logFile: join(dir, 'toxiproxy.log') });
+      cleanups.push(() => toxiproxy.stop());
+      const [postgres, s3p, sesp, temporalp, temporalApi] = await Promise.all([
+        toxiproxy.createProxy('postgres', hostPort(db.url)),
+        toxiproxy.createProxy('s3', hostPort(s3.endpoint)),
+        toxiproxy.createProxy('ses', hostPort(ses.endpoint)),
+        toxiproxy.createProxy('temporal', temporal.address),
+        toxiproxy.createProxy('temporal-api', temporal.address),
+      ]);
+      faults = { toxiproxy, postgres, s3: s3p, ses: sesp, temporal: temporalp, temporalApi };
+    }
     const apiPort = await freePort();
     const env: Record<string, string> = {
       API_KEYS: API_KEY,
@@ -136,37 +175,66 @@ export async function startStack(o: StackOptions = {}) {
       RETRY_MAX_MS: '2000',
       ...o.env,
     };
+    if (faults) {
+      env.DATABASE_URL = faults.postgres.url(db.url);
+      env.TEMPORAL_ADDRESS = faults.temporal.listen;
+      env.S3_ENDPOINT = faults.s3.url(s3.endpoint);
+      env.SES_ENDPOINT = faults.ses.url(ses.endpoint);
+    }
+    const apiEnv = faults ? { ...env, TEMPORAL_ADDRESS: faults.temporalApi.listen } : env;
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection, namespace: 'default' });
     cleanups.push(() => connection.close());
 
+    // Exits nobody asked for (a crash on a dependency fault); kill() through the stack is expected.
+    const unexpectedExits: UnexpectedExit[] = [];
+    const watch = (p: Proc): Proc => {
+      let asked = false;
+      const kill = p.kill.bind(p);
+      p.kill = (signal, graceMs) => {
+        asked = true;
+        return kill(signal, graceMs);
+      };
+      void p.exited.then((code) => {
+        if (!asked) unexpectedExits.push({ name: p.name, code, signal: p.child.signalCode });
+      });
+      return p;
+    };
     const workers: Proc[] = [];
     let workerCount = 0;
     const spawnWorker = () => {
-      const w = spawnProc({
-        name: `worker-${++workerCount}`,
-        command: process.execPath,
-        args: ['--import', 'tsx', 'worker/main.ts'],
-        env,
-        readyText: '"worker running"',
-        logFile: join(dir, `worker-${workerCount}.log`),
-      });
+      const w = watch(
+        spawnProc({
+          name: `worker-${++workerCount}`,
+          command: process.execPath,
+          args: ['--import', 'tsx', 'worker/main.ts'],
+          env,
+          readyText: '"worker running"',
+          logFile: join(dir, `worker-${workerCount}.log`),
+        }),
+      );
       workers.push(w);
       return w;
     };
     cleanups.push(() => Promise.all(workers.map((w) => w.kill('SIGKILL'))));
     let api: Proc | undefined;
-    if (o.api !== false) {
-      api = spawnProc({
-        name: 'api',
-        command: process.execPath,
-        args: ['--import', 'tsx', 'api/server.ts'],
-        env,
-        readyText: '"API listening"',
-        logFile: join(dir, 'api.log'),
-      });
-      cleanups.push(() => api!.kill('SIGTERM', 5_000));
-    }
+    let apiCount = 0;
+    /** Starts an API process on the stack's port (R10 starts a new one after a SIGKILL). */
+    const spawnApi = () => {
+      api = watch(
+        spawnProc({
+          name: `api-${++apiCount}`,
+          command: process.execPath,
+          args: ['--import', 'tsx', 'api/server.ts'],
+          env: apiEnv,
+          readyText: '"API listening"',
+          logFile: join(dir, 'api.log'),
+        }),
+      );
+      return api;
+    };
+    cleanups.push(async () => api?.kill('SIGTERM', 5_000));
+    if (o.api !== false) spawnApi();
     const starting = Array.from({ length: o.workers ?? 1 }, spawnWorker);
     await Promise.all([api?.ready, ...starting.map((w) => w.ready)]);
 
@@ -181,7 +249,15 @@ export async function startStack(o: StackOptions = {}) {
       s3,
       ses,
       smtp,
-      api,
+      /** The current API process. */
+      get api() {
+        return api;
+      },
+      spawnApi,
+      /** Toxiproxy and the proxies, with `proxies: true`. */
+      faults,
+      /** API and worker exits the benchmark did not ask for. */
+      unexpectedExits,
       apiUrl: `http://127.0.0.1:${apiPort}`,
       workers,
       spawnWorker,
