@@ -8,6 +8,8 @@ import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
 import { emailRoutes, type EmailRoutesDeps } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
 
+const ignore = { unexpected: () => {}, unavailable: () => {} };
+
 export interface AppDeps extends EmailRoutesDeps, BulkRoutesDeps {
   apiKeys: string[];
   logger: Pick<Logger, 'error'>;
@@ -17,9 +19,14 @@ export interface AppDeps extends EmailRoutesDeps, BulkRoutesDeps {
 export function createApp(deps: AppDeps) {
   const app = new Hono();
   app.onError((err, c) =>
-    handleError(err, c, (e) => deps.logger.error({ err: e, path: c.req.path }, 'unhandled error')),
+    handleError(err, c, {
+      unexpected: (e) => deps.logger.error({ err: e, path: c.req.path }, 'unhandled error'),
+      // An outage is not a bug: its message says enough, without a stack per refused request.
+      unavailable: (e, dependency) =>
+        deps.logger.error({ dependency, error: e.message, path: c.req.path }, 'dependency unavailable'),
+    }),
   );
-  app.notFound((c) => handleError(new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`), c, () => {}));
+  app.notFound((c) => handleError(new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`), c, ignore));
 
   app.route('/', healthRoutes(deps));
   const document = openApiDocument();

@@ -11,7 +11,8 @@ const logger = createLogger(config);
 if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (for a local setup use `npm run dev`)');
 if (config.API_KEYS.length === 0) throw new Error('API_KEYS is required: comma-separated bearer keys');
 const dbHandle = await createDb({ url: config.DATABASE_URL });
-const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+// Lazy: the API starts (and answers 503 on sends, `/ready` says why) while Temporal is down.
+const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
 const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 const server = await listen({
   config,
