@@ -1,37 +1,17 @@
-import type { Client } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { bulkAttachments, bulkRecipients, bulks } from '../db/schema.js';
-import { attachmentPrefix, type ObjectStore } from '../storage/object-store.js';
-import {
-  bulkIdKey,
-  bulkSendWorkflowType,
-  bulkTotalKey,
-  bulkWorkflowId,
-  mailKindKey,
-  mailStatusKey,
-  type AttachmentRef,
-  type BulkSendInput,
-  type DeliveryPolicy,
-} from '../workflows/contracts.js';
-import type { bulkSend } from '../workflows/bulk-send.js';
+import { bulkAttachmentRefs, startBulkWorkflow } from '../sends/start-workflows.js';
+import { bulkWorkflowId } from '../workflows/contracts.js';
+import type { AcceptDeps } from './accept-email.js';
+import { insertOrTakeBack, startFailed, storeUploads } from './accept-steps.js';
 import type { BulkRequest } from './bulk-request.js';
-import { ApiError } from './errors.js';
-import { startOnce } from './start-once.js';
 import type { Rejection } from './fields.js';
 import { assertSameRequest, idFor, sha256 } from './idempotency.js';
-import { attachmentDigests, attachmentRows, refsFromRows, storeAttachments } from './store-attachments.js';
+import { attachmentDigests, attachmentRows } from './store-attachments.js';
 
-export interface BulkDeps {
-  db: Db;
-  temporal: Client;
-  objects: ObjectStore;
-  taskQueue: string;
-  bulkTaskQueue: string;
-  bulkBatchSize: number;
-  bulkBatchesPerRun: number;
-  policy: DeliveryPolicy;
-}
+/** A bulk's accept needs what a single send's does (the bulk queue and batch sizes included). */
+export type BulkDeps = AcceptDeps;
 
 export interface AcceptedBulk {
   id: string;
@@ -44,7 +24,11 @@ export interface AcceptedBulk {
 // Rows per INSERT: well under Postgres' 65,535 bind parameters at 5 columns a row.
 const INSERT_CHUNK = 5_000;
 
-/** Stores the bulk (attachments once in S3, recipients in Postgres) and starts its workflow. */
+/**
+ * Stores the bulk (attachments once in S3, recipients in Postgres) and starts its workflow. As for
+ * a single send, a failed start leaves the bulk `queued` (503 with its id), and a concurrent
+ * request with the same key answers as a repeat.
+ */
 export async function acceptBulk(
   deps: BulkDeps,
   r: BulkRequest,
@@ -61,40 +45,51 @@ export async function acceptBulk(
     accepted: total,
     rejected,
   });
+  const replay = async (existing: typeof bulks.$inferSelect) => {
+    assertSameRequest(existing.requestHash, hash);
+    if (existing.status === 'queued') {
+      // Stored by an earlier request whose start failed or never happened: start it now.
+      const refs = await bulkAttachmentRefs(deps.db, existing.id);
+      try {
+        await startBulkWorkflow(deps.temporal, deps, existing, refs);
+      } catch (err) {
+        throw startFailed('bulk', existing.id, err);
+      }
+    }
+    return answer(existing.id, existing.status, existing.total);
+  };
 
   if (idempotencyKey) {
-    const [existing] = await deps.db
-      .select()
-      .from(bulks)
-      .where(and(eq(bulks.apiKeyId, apiKeyId), eq(bulks.idempotencyKey, idempotencyKey)));
-    if (existing) {
-      assertSameRequest(existing.requestHash, hash);
-      if (existing.status === 'queued')
-        await startBulk(deps, existing, r.ratePerSecond, await refsOf(deps.db, existing.id));
-      return answer(existing.id, existing.status, existing.total);
-    }
+    const existing = await findByKey(deps.db, apiKeyId, idempotencyKey);
+    if (existing) return replay(existing);
   }
 
-  const refs = await storeAttachments(deps.objects, attachmentPrefix('bulks', id, hash), files);
+  const uploads = await storeUploads(deps.objects, 'bulks', id, hash, files);
   const total = r.recipients.length;
-  await deps.db.transaction(async (tx) => {
-    await tx.insert(bulks).values({
-      id,
-      apiKeyId,
-      idempotencyKey,
-      requestHash: hash,
-      workflowId: bulkWorkflowId(id),
-      from: r.from,
-      replyTo: r.replyTo,
-      subject: r.subject,
-      html: r.html,
-      text: r.text,
-      headers: r.headers,
-      total,
-      ratePerSecond: r.ratePerSecond,
-    });
-    if (refs.length > 0)
-      await tx.insert(bulkAttachments).values(attachmentRows(refs).map((row) => ({ bulkId: id, ...row })));
+  const inserted = await insertOrTakeBack(deps.db, uploads, 'bulk', id, async (tx) => {
+    const rows = await tx
+      .insert(bulks)
+      .values({
+        id,
+        apiKeyId,
+        idempotencyKey,
+        requestHash: hash,
+        workflowId: bulkWorkflowId(id),
+        from: r.from,
+        replyTo: r.replyTo,
+        subject: r.subject,
+        html: r.html,
+        text: r.text,
+        headers: r.headers,
+        total,
+        ratePerSecond: r.ratePerSecond,
+      })
+      // A concurrent request with the same key (so the same id) inserts nothing and replays.
+      .onConflictDoNothing()
+      .returning({ id: bulks.id });
+    if (rows.length === 0) return false;
+    if (uploads.refs.length > 0)
+      await tx.insert(bulkAttachments).values(attachmentRows(uploads.refs).map((row) => ({ bulkId: id, ...row })));
     for (let i = 0; i < total; i += INSERT_CHUNK) {
       await tx.insert(bulkRecipients).values(
         r.recipients.slice(i, i + INSERT_CHUNK).map((rcpt, j) => ({
@@ -106,48 +101,31 @@ export async function acceptBulk(
         })),
       );
     }
+    return true;
   });
+  if (!inserted) {
+    const existing = idempotencyKey ? await findByKey(deps.db, apiKeyId, idempotencyKey) : undefined;
+    if (!existing) throw new Error(`bulk ${id} collided but cannot be found`);
+    return replay(existing);
+  }
 
   try {
-    await startBulk(deps, { id, total, subject: r.subject }, r.ratePerSecond, refs);
+    await startBulkWorkflow(
+      deps.temporal,
+      deps,
+      { id, total, subject: r.subject, ratePerSecond: r.ratePerSecond },
+      uploads.refs,
+    );
   } catch (err) {
-    await deps.db.delete(bulks).where(eq(bulks.id, id));
-    await deps.objects.deletePrefix(`bulks/${id}/`).catch(() => {});
-    throw new ApiError('service_unavailable', `could not start the bulk: ${(err as Error).message}`);
+    throw startFailed('bulk', id, err);
   }
   return answer(id, 'queued', total);
 }
 
-async function refsOf(db: Db, bulkId: string): Promise<AttachmentRef[]> {
-  return refsFromRows(await db.select().from(bulkAttachments).where(eq(bulkAttachments.bulkId, bulkId)));
-}
-
-async function startBulk(
-  deps: BulkDeps,
-  { id, total, subject }: { id: string; total: number; subject: string },
-  ratePerSecond: number | undefined,
-  attachments: AttachmentRef[],
-) {
-  const input: BulkSendInput = {
-    bulkId: id,
-    total,
-    attachments,
-    ratePerSecond,
-    batchSize: deps.bulkBatchSize,
-    batchesPerRun: deps.bulkBatchesPerRun,
-    sendQueue: deps.bulkTaskQueue,
-    policy: deps.policy,
-  };
-  await startOnce<typeof bulkSend>(deps.temporal, bulkSendWorkflowType, {
-    taskQueue: deps.taskQueue,
-    workflowId: bulkWorkflowId(id),
-    args: [input],
-    staticSummary: `bulk: ${subject.slice(0, 80)} → ${total} recipient(s)`,
-    typedSearchAttributes: [
-      { key: mailKindKey, value: 'bulk' },
-      { key: mailStatusKey, value: 'queued' },
-      { key: bulkIdKey, value: id },
-      { key: bulkTotalKey, value: total },
-    ],
-  });
+async function findByKey(db: Db, apiKeyId: string, key: string) {
+  const [row] = await db
+    .select()
+    .from(bulks)
+    .where(and(eq(bulks.apiKeyId, apiKeyId), eq(bulks.idempotencyKey, key)));
+  return row;
 }

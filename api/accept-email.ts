@@ -2,31 +2,19 @@ import type { Client } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { attachments, messages } from '../db/schema.js';
-import { attachmentPrefix, type ObjectStore } from '../storage/object-store.js';
-import {
-  emailWorkflowId,
-  mailKindKey,
-  mailRecipientsKey,
-  mailStatusKey,
-  sendEmailWorkflowType,
-  type AttachmentRef,
-  type DeliveryPolicy,
-  type SendEmailInput,
-} from '../workflows/contracts.js';
-import type { sendEmail } from '../workflows/send-email.js';
-import { bareAddress } from '../mail/addresses.js';
-import { ApiError } from './errors.js';
-import { startOnce } from './start-once.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { messageAttachmentRefs, startMessageWorkflow, type StartSettings } from '../sends/start-workflows.js';
+import { emailWorkflowId } from '../workflows/contracts.js';
+import { insertOrTakeBack, startFailed, storeUploads } from './accept-steps.js';
 import { assertSameRequest, idFor, sha256 } from './idempotency.js';
-import { attachmentDigests, attachmentRows, refsFromRows, storeAttachments } from './store-attachments.js';
+import { attachmentDigests, attachmentRows } from './store-attachments.js';
 import type { SendRequest } from './send-request.js';
 
-export interface AcceptDeps {
+/** The clients the accept path uses, and where and how its workflows run. */
+export interface AcceptDeps extends StartSettings {
   db: Db;
   temporal: Client;
   objects: ObjectStore;
-  taskQueue: string;
-  policy: DeliveryPolicy;
 }
 
 export interface Accepted {
@@ -41,7 +29,8 @@ function requestHash(r: SendRequest): string {
 
 /**
  * Stores the message (attachments to S3, rows to Postgres) and starts its workflow. Input has been
- * validated before this is called, so nothing here runs for bad input.
+ * validated before this is called, so nothing here runs for bad input. A failed start leaves the
+ * row `queued` (503 with its id); see accept-steps.ts for what each failure leaves behind.
  */
 export async function acceptEmail(
   deps: AcceptDeps,
@@ -57,9 +46,8 @@ export async function acceptEmail(
     if (existing) return replay(deps, existing, hash);
   }
 
-  const refs = await storeAttachments(deps.objects, attachmentPrefix('messages', id, hash), r.attachments);
-
-  const inserted = await deps.db.transaction(async (tx) => {
+  const uploads = await storeUploads(deps.objects, 'messages', id, hash, r.attachments);
+  const inserted = await insertOrTakeBack(deps.db, uploads, 'email', id, async (tx) => {
     const rows = await tx
       .insert(messages)
       .values({
@@ -82,8 +70,8 @@ export async function acceptEmail(
       .onConflictDoNothing()
       .returning({ id: messages.id });
     if (rows.length === 0) return false;
-    if (refs.length > 0) {
-      await tx.insert(attachments).values(attachmentRows(refs).map((row) => ({ messageId: id, ...row })));
+    if (uploads.refs.length > 0) {
+      await tx.insert(attachments).values(attachmentRows(uploads.refs).map((row) => ({ messageId: id, ...row })));
     }
     return true;
   });
@@ -95,12 +83,9 @@ export async function acceptEmail(
   }
 
   try {
-    await startSend(deps, id, refs, r);
+    await startMessageWorkflow(deps.temporal, deps, { ...r, id }, uploads.refs);
   } catch (err) {
-    // Temporal is unreachable: take the message back so the caller's retry is not a duplicate.
-    await deps.db.delete(messages).where(eq(messages.id, id));
-    await deps.objects.deletePrefix(`messages/${id}/`).catch(() => {});
-    throw new ApiError('service_unavailable', `could not start the send: ${(err as Error).message}`);
+    throw startFailed('email', id, err);
   }
   return { id, status: 'queued' };
 }
@@ -116,30 +101,14 @@ async function findByKey(db: Db, apiKeyId: string, key: string) {
 async function replay(deps: AcceptDeps, existing: typeof messages.$inferSelect, hash: string): Promise<Accepted> {
   assertSameRequest(existing.requestHash, hash);
   if (existing.status === 'queued') {
-    // The first request may have stored the message and died before starting its workflow.
-    const refs = refsFromRows(await deps.db.select().from(attachments).where(eq(attachments.messageId, existing.id)));
-    await startSend(deps, existing.id, refs, existing);
+    // The first request may have stored the message and not started its workflow (a failed start,
+    // a crash): start it now; if it runs already, this changes nothing.
+    const refs = await messageAttachmentRefs(deps.db, existing.id);
+    try {
+      await startMessageWorkflow(deps.temporal, deps, existing, refs);
+    } catch (err) {
+      throw startFailed('email', existing.id, err);
+    }
   }
   return { id: existing.id, status: existing.status };
-}
-
-async function startSend(
-  deps: AcceptDeps,
-  id: string,
-  refs: AttachmentRef[],
-  r: Pick<SendRequest, 'to' | 'cc' | 'bcc' | 'subject'>,
-): Promise<void> {
-  const input: SendEmailInput = { messageId: id, attachments: refs, policy: deps.policy };
-  const recipients = [...r.to, ...r.cc, ...r.bcc].map(bareAddress);
-  await startOnce<typeof sendEmail>(deps.temporal, sendEmailWorkflowType, {
-    taskQueue: deps.taskQueue,
-    workflowId: emailWorkflowId(id),
-    args: [input],
-    staticSummary: `${r.subject.slice(0, 80)} → ${recipients.slice(0, 3).join(', ')}${recipients.length > 3 ? ` +${recipients.length - 3}` : ''}`,
-    typedSearchAttributes: [
-      { key: mailKindKey, value: 'single' },
-      { key: mailStatusKey, value: 'queued' },
-      { key: mailRecipientsKey, value: recipients.slice(0, 50) },
-    ],
-  });
 }

@@ -1,7 +1,8 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
-import { deliveryPolicy, limits, type Config } from '../config/config.js';
+import { limits, type Config } from '../config/config.js';
 import type { Db } from '../db/create-db.js';
+import { startSettings } from '../sends/start-workflows.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createApp, type AppDeps } from './app.js';
 
@@ -22,11 +23,7 @@ export function appDeps(rt: ApiRuntime): AppDeps {
     objects: rt.objects,
     logger: rt.logger,
     apiKeys: config.API_KEYS,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    bulkTaskQueue: config.BULK_TASK_QUEUE,
-    bulkBatchSize: config.BULK_BATCH_SIZE,
-    bulkBatchesPerRun: config.BULK_BATCHES_PER_RUN,
-    policy: deliveryPolicy(config),
+    ...startSettings(config),
     limits: limits(config),
     bulkLimits: { ...limits(config), maxBulkRecipients: config.BULK_MAX_RECIPIENTS },
   };

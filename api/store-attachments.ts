@@ -27,15 +27,3 @@ export const attachmentRows = (refs: AttachmentRef[]) =>
     size: a.size,
     sha256: a.sha256,
   }));
-
-/** Stored rows back to the refs a workflow takes, in position order. */
-export const refsFromRows = (rows: ReturnType<typeof attachmentRows>): AttachmentRef[] =>
-  [...rows]
-    .sort((a, b) => a.position - b.position)
-    .map((f) => ({
-      key: f.objectKey,
-      filename: f.filename,
-      contentType: f.contentType,
-      size: f.size,
-      sha256: f.sha256,
-    }));
