@@ -5,6 +5,7 @@ import { createBulkSendActivities } from './bulk-send.js';
 import { createComposeActivities } from './compose-mime.js';
 import { createDeliveryActivities, type DeliveryDeps } from './delivery.js';
 import { createRecordActivities } from './records.js';
+import { createRepairActivities, type RepairDeps } from './repair.js';
 
 export type ActivityDeps = DeliveryDeps & {
   db: Db;
@@ -13,14 +14,18 @@ export type ActivityDeps = DeliveryDeps & {
   sesMaxSendRate: number;
 };
 
+/** What createWorkers adds from its own Temporal connection and config: the repair's start client. */
+export type WorkerAddedDeps = Omit<RepairDeps, 'db'>;
+
 /** Every activity the worker registers, built from the dependencies the composition root made. */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps & WorkerAddedDeps) {
   return {
     ...createRecordActivities(deps),
     ...createComposeActivities(deps),
     ...createDeliveryActivities(deps),
     ...createBulkRecordActivities(deps),
     ...createBulkSendActivities(deps),
+    ...createRepairActivities(deps),
   };
 }
 

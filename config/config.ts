@@ -81,6 +81,11 @@ const schema = z.object({
   BULK_MAX_RECIPIENTS: int(1).default(100_000),
   /** Batches per workflow run before continue-as-new (keeps every run's history small). */
   BULK_BATCHES_PER_RUN: int(1).default(250),
+
+  /** A send still `queued` this long after its request is started by the repair (same workflow id). */
+  REPAIR_AFTER_SECONDS: int(1).default(60),
+  /** How often the repair schedule (a Temporal Schedule the worker creates) looks for them. */
+  REPAIR_INTERVAL_SECONDS: int(1).default(60),
 });
 
 export type Config = z.infer<typeof schema>;

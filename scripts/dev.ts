@@ -15,6 +15,7 @@ import { SmtpSink } from '../local/smtp-sink.js';
 import { startTemporalDevServer } from '../local/temporal-dev-server.js';
 import { activityDepsFromConfig } from '../worker/clients.js';
 import { createWorkers } from '../worker/create-worker.js';
+import { ensureRepairScheduleEventually, repairScheduleSettings } from '../worker/repair-schedule.js';
 import { resolveTemporalCli } from './temporal-cli.mjs';
 
 const env = { ...process.env };
@@ -98,6 +99,11 @@ const worker = await createWorkers({
   deps,
 });
 const workerDone = worker.run();
+void ensureRepairScheduleEventually(
+  new Client({ connection: workerConnection, namespace: config.TEMPORAL_NAMESPACE }),
+  repairScheduleSettings(config),
+  logger,
+);
 
 const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
 const api = await listen({

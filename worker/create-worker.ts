@@ -6,16 +6,20 @@ import {
   type WorkflowBundle,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Config } from '../config/config.js';
+import { startSettings, type StartConfig } from '../sends/start-workflows.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 export interface WorkerOptions {
   connection: NativeConnection;
   /** The namespace, the main queue (workflows, single sends), the rate-limited bulk queue, and the
-   * bulk batch size (with the SES quota it gives the bulk queue's activities per second). */
-  config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'BULK_TASK_QUEUE' | 'BULK_BATCH_SIZE'>;
+   * bulk batch size (with the SES quota it gives the bulk queue's activities per second), and what
+   * the repair needs to start sends as the API does. */
+  config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'BULK_TASK_QUEUE' | 'BULK_BATCH_SIZE'> &
+    StartConfig;
   deps: ActivityDeps;
   /** A pre-built bundle (tests build one per run); otherwise the worker bundles at start. */
   workflowBundle?: WorkflowBundleOption;
@@ -46,7 +50,9 @@ export interface Workers {
  * waits behind a newsletter.
  */
 export async function createWorkers(o: WorkerOptions): Promise<Workers> {
-  const activities = createActivities(o.deps);
+  // The repair activity starts workflows through the worker's own connection.
+  const temporal = new Client({ connection: o.connection, namespace: o.config.TEMPORAL_NAMESPACE });
+  const activities = createActivities({ ...o.deps, temporal, starts: startSettings(o.config) });
   const main = await Worker.create({
     connection: o.connection,
     namespace: o.config.TEMPORAL_NAMESPACE,

@@ -1,10 +1,12 @@
 // Production entry of the worker: polls the task queue, runs workflows and their activities.
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createDb } from '../db/create-db.js';
 import { activityDepsFromConfig } from './clients.js';
 import { createWorkers } from './create-worker.js';
+import { ensureRepairScheduleEventually, repairScheduleSettings } from './repair-schedule.js';
 
 const config = loadConfig();
 const logger = createLogger(config);
@@ -17,6 +19,11 @@ const worker = await createWorkers({
   config,
   deps,
 });
+void ensureRepairScheduleEventually(
+  new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+  repairScheduleSettings(config),
+  logger,
+);
 logger.info(
   { taskQueue: config.TEMPORAL_TASK_QUEUE, bulkTaskQueue: config.BULK_TASK_QUEUE, sesMaxSendRate: deps.sesMaxSendRate },
   'worker running',
