@@ -7,7 +7,20 @@ const errorSchema = {
   properties: {
     error: {
       type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        field: { type: 'string', description: 'The input field at fault (4xx)' },
+        dependency: {
+          type: 'string',
+          enum: ['database', 'temporal', 'storage'],
+          description: 'With 503: the dependency that could not be reached',
+        },
+        id: {
+          type: 'string',
+          description: 'With 503 on a send: the id of the stored send (still `queued`), to poll or retry with',
+        },
+      },
       required: ['code', 'message'],
     },
   },
@@ -16,6 +29,18 @@ const errorResponse = (description: string) => ({
   description,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });
+/** The 503 every route that needs the database or Temporal can answer. */
+const unavailableResponse = (
+  description = 'A dependency (`error.dependency`) is unreachable; retry after `Retry-After` seconds',
+) => ({
+  ...errorResponse(description),
+  headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } },
+});
+const sendUnavailable = unavailableResponse(
+  'A dependency (`error.dependency`) is unreachable. When `error.id` is present the send is stored and ' +
+    '`queued` but not started: repeat with the same `Idempotency-Key` (or poll the id; it is started ' +
+    'by the repair schedule). Otherwise nothing was stored. Retry after `Retry-After` seconds.',
+);
 
 /** The public contract, generated from the same zod schema that validates requests. */
 export function openApiDocument() {
@@ -63,7 +88,7 @@ export function openApiDocument() {
             '409': errorResponse('Idempotency-Key reused with a different request'),
             '413': errorResponse('Too large'),
             '415': errorResponse('Unsupported content type'),
-            '503': errorResponse('Temporal or the database is unavailable; retry with the same Idempotency-Key'),
+            '503': sendUnavailable,
           },
         },
       },
@@ -71,7 +96,11 @@ export function openApiDocument() {
         get: {
           summary: 'Status of one email: provider, provider message id, every attempt',
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '200': { description: 'The email' }, '404': errorResponse('No such email for this API key') },
+          responses: {
+            '200': { description: 'The email' },
+            '404': errorResponse('No such email for this API key'),
+            '503': unavailableResponse(),
+          },
         },
       },
       '/v1/bulk': {
@@ -98,6 +127,7 @@ export function openApiDocument() {
             '401': errorResponse('Missing or invalid API key'),
             '409': errorResponse('Idempotency-Key reused with a different request'),
             '413': errorResponse('Too large'),
+            '503': sendUnavailable,
           },
         },
       },
@@ -105,7 +135,11 @@ export function openApiDocument() {
         get: {
           summary: 'Status and exact counts: total = sent + failed + cancelled + pending',
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '200': { description: 'The bulk' }, '404': errorResponse('No such bulk for this API key') },
+          responses: {
+            '200': { description: 'The bulk' },
+            '404': errorResponse('No such bulk for this API key'),
+            '503': unavailableResponse(),
+          },
         },
       },
       '/v1/bulk/{id}/recipients': {
@@ -121,7 +155,7 @@ export function openApiDocument() {
             { name: 'cursor', in: 'query', schema: { type: 'integer' } },
             { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000, default: 100 } },
           ],
-          responses: { '200': { description: '`{data: [...], next_cursor}`' } },
+          responses: { '200': { description: '`{data: [...], next_cursor}`' }, '503': unavailableResponse() },
         },
       },
       ...Object.fromEntries(
@@ -134,6 +168,7 @@ export function openApiDocument() {
               responses: {
                 '200': { description: 'The new progress: `{phase, cursor, total, ratePerSecond, run}`' },
                 '409': errorResponse('The bulk has finished'),
+                '503': unavailableResponse(),
               },
             },
           },
