@@ -45,7 +45,9 @@ export function createBulkRecordActivities({ db, sesMaxSendRate }: BulkRecordDep
           await tx
             .update(bulkRecipients)
             .set({ status: 'cancelled', updatedAt: now })
-            .where(and(eq(bulkRecipients.bulkId, bulkId), inArray(bulkRecipients.status, ['pending', 'sending'])));
+            .where(
+              and(eq(bulkRecipients.bulkId, bulkId), inArray(bulkRecipients.status, ['pending', 'claimed', 'sending'])),
+            );
         }
         await tx
           .update(bulks)

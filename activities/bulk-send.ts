@@ -1,24 +1,25 @@
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
-import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
-import type { Transporter } from 'nodemailer';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import PQueue from 'p-queue';
 import type { Db } from '../db/create-db.js';
-import { bulkRecipients, bulks, type Provider } from '../db/schema.js';
+import { bulkRecipients, bulks } from '../db/schema.js';
+import { composeMime, loadAttachments, messageIdHeader, type AttachmentFile } from '../delivery/compose.js';
+import { chooseProvider } from '../delivery/ladder.js';
+import { deliverNow, type Providers } from '../delivery/send.js';
 import { bareAddress, formatAddress } from '../mail/addresses.js';
 import { compileTemplates, TemplateError } from '../mail/templates.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { AttachmentRef, DeliveryPolicy } from '../workflows/contracts.js';
 import type { RetryTiming } from './delivery.js';
-import { backoffWithJitter, classifySesError, classifySmtpError } from './provider-errors.js';
+import { createPacer } from './pacer.js';
+import { isMissingObject, retryWrite } from './persist.js';
+import { backoffWithJitter } from './backoff.js';
 
-export interface BulkSendDeps {
+export interface BulkSendDeps extends Providers {
   db: Db;
   objects: ObjectStore;
-  ses: SESv2Client;
-  smtp: Transporter;
   sesRetry: RetryTiming;
-  sesConfigurationSet?: string;
 }
 
 export interface BatchInput {
@@ -33,187 +34,191 @@ export interface BatchInput {
   policy: DeliveryPolicy;
 }
 
-type Outcome = 'sent' | 'failed' | 'deferred';
+type Row = typeof bulkRecipients.$inferSelect;
+type Settled = 'sent' | 'failed' | 'pending';
 
 // Sends in flight at once inside a batch: the pace decides when each starts, this bounds the
 // overlap when the provider is slow.
 const MAX_IN_FLIGHT = 32;
+// Rows are marked `sending` a few at a time just before their slots: one write per ~50 ms of sends.
+const MARK_AHEAD_MS = 50;
+// A provider's answer is worth waiting for the database: outcome writes retry this long.
+const RECORD_BUDGET_MS = 120_000;
+// A missing attachment object gets this many batch attempts before its recipients fail.
+const MISSING_ATTACHMENT_ATTEMPTS = 3;
 
 export function createBulkSendActivities(deps: BulkSendDeps) {
   const { db } = deps;
 
-  return {
-    /**
-     * Sends one range of a bulk's recipients, each its own copy, paced at ratePerSecond. Recipients
-     * already settled are skipped, so a retry or a restart resumes without duplicates.
-     */
-    async sendBulkBatch(input: BatchInput): Promise<{ nextSendAt: number }> {
-      const ctx = Context.current();
-      const [bulk] = await db.select().from(bulks).where(eq(bulks.id, input.bulkId));
-      if (!bulk) throw ApplicationFailure.nonRetryable(`bulk ${input.bulkId} is not in the database`, 'BulkMissing');
-      // Claim the whole range at once: the ledger says `sending` before any provider sees a
-      // message. Rows a crash leaves `sending` are sent again by the retry (the documented window).
-      const rows = (
-        await db
-          .update(bulkRecipients)
-          .set({ status: 'sending', attempts: sql`${bulkRecipients.attempts} + 1`, updatedAt: new Date() })
-          .where(
-            and(
-              eq(bulkRecipients.bulkId, input.bulkId),
-              gte(bulkRecipients.seq, input.fromSeq),
-              lt(bulkRecipients.seq, input.toSeq),
-              inArray(bulkRecipients.status, ['pending', 'sending']),
-            ),
-          )
-          .returning()
-      ).sort((a, b) => a.seq - b.seq);
+  /**
+   * Sends one range of a bulk's recipients, each its own copy, paced at ratePerSecond. The range is
+   * leased to this attempt: a recipient is `sending` only once it is handed to a provider, and
+   * every mark is conditional on the lease, so an attempt Temporal gave up on cannot overwrite its
+   * successor's work. Database and S3 faults throw (Temporal retries the batch); they never decide
+   * a recipient's outcome or spend its provider attempts.
+   */
+  async function sendBulkBatch(input: BatchInput): Promise<{ nextSendAt: number }> {
+    const ctx = Context.current();
+    // Heartbeats on a timer: liveness must not depend on sends being dispatched.
+    const beat = setInterval(() => ctx.heartbeat(), 1_000);
+    try {
+      return await runBatch(ctx, input);
+    } finally {
+      clearInterval(beat);
+    }
+  }
 
-      const render = compileTemplates(bulk);
-      const files = await Promise.all(
-        input.attachments.map(async (a) => ({
-          filename: a.filename,
-          contentType: a.contentType,
-          content: await deps.objects.get(a.key),
-        })),
-      );
-      const fromAddress = bareAddress(bulk.from);
-      const domain = fromAddress.split('@')[1] ?? 'mailroom.local';
-      const attempt = ctx.info.attempt;
-      // Past SES's retry budget, transient SES errors go to SMTP too (per-message failover).
-      const smtpOnTransient = attempt >= input.policy.sesMaxAttempts;
-      const maxRecipientAttempts = input.policy.sesMaxAttempts + input.policy.smtpMaxAttempts;
+  async function runBatch(ctx: Context, input: BatchInput): Promise<{ nextSendAt: number }> {
+    const { attempt, activityId, workflowExecution } = ctx.info;
+    const signal = ctx.cancellationSignal;
+    // Setup before the claim: nothing is claimed or spent while the database or S3 is away.
+    const [bulk] = await db.select().from(bulks).where(eq(bulks.id, input.bulkId));
+    if (!bulk) throw ApplicationFailure.nonRetryable(`bulk ${input.bulkId} is not in the database`, 'BulkMissing');
+    const render = compileTemplates(bulk);
+    let files: AttachmentFile[] | string;
+    try {
+      files = await loadAttachments(deps.objects, input.attachments);
+    } catch (err) {
+      if (!isMissingObject(err) || attempt < MISSING_ATTACHMENT_ATTEMPTS) throw err;
+      files = 'an attachment is missing from the object store';
+    }
+    const fromAddress = bareAddress(bulk.from);
 
-      const finish = async (
-        seq: number,
-        status: 'sent' | 'failed' | 'pending',
-        extra: { provider?: Provider; providerMessageId?: string; error?: string },
-      ) => {
-        await db
-          .update(bulkRecipients)
-          .set({
-            status,
-            provider: extra.provider ?? null,
-            providerMessageId: extra.providerMessageId ?? null,
-            error: extra.error ?? null,
-            updatedAt: new Date(),
-          })
-          .where(and(eq(bulkRecipients.bulkId, input.bulkId), eq(bulkRecipients.seq, seq)));
-      };
+    const lease = `${workflowExecution?.runId ?? ''}/${activityId}/${attempt}`;
+    const range = and(
+      eq(bulkRecipients.bulkId, input.bulkId),
+      gte(bulkRecipients.seq, input.fromSeq),
+      lt(bulkRecipients.seq, input.toSeq),
+    );
+    // Rows still `sending` were handed to a provider by an attempt that never reported back: their
+    // outcome is unknown. They are sent again (the bulk policy), counted in unknown_outcomes.
+    const rows = (
+      await db
+        .update(bulkRecipients)
+        .set({
+          status: 'claimed',
+          lease,
+          unknownOutcomes: sql`${bulkRecipients.unknownOutcomes} + (case when ${bulkRecipients.status} = 'sending' then 1 else 0 end)`,
+          updatedAt: new Date(),
+        })
+        .where(and(range, inArray(bulkRecipients.status, ['pending', 'claimed', 'sending'])))
+        .returning()
+    ).sort((a, b) => a.seq - b.seq);
+    const mine = (seqs: number[]) =>
+      and(eq(bulkRecipients.bulkId, input.bulkId), inArray(bulkRecipients.seq, seqs), eq(bulkRecipients.lease, lease));
 
-      async function deliver(row: (typeof rows)[number]): Promise<[Outcome, string?]> {
-        let raw: Buffer;
-        const to = formatAddress({ address: row.email, ...(row.name ? { name: row.name } : {}) });
-        try {
-          const mail = render({ email: row.email, name: row.name, data: row.data });
-          raw = await new MailComposer({
-            from: bulk!.from,
-            to, // this recipient alone
-            replyTo: bulk!.replyTo.length > 0 ? bulk!.replyTo : undefined,
-            subject: mail.subject,
-            html: mail.html,
-            text: mail.text,
-            headers: bulk!.headers,
-            attachments: files,
-            messageId: `<${input.bulkId}.${row.seq}@${domain}>`,
-          })
-            .compile()
-            .build();
-        } catch (err) {
-          const message = err instanceof TemplateError ? err.message : `could not compose: ${(err as Error).message}`;
-          await finish(row.seq, 'failed', { error: message });
-          return ['failed'];
-        }
-        const envelope = { from: fromAddress, to: [row.email] };
-        const viaSmtp = async (reason: string): Promise<[Outcome, string?]> => {
-          try {
-            const info = await deps.smtp.sendMail({ envelope, raw });
-            await finish(row.seq, 'sent', { provider: 'smtp', providerMessageId: info.messageId ?? info.response });
-            return ['sent'];
-          } catch (err) {
-            const c = classifySmtpError(err);
-            const error = `${reason}; SMTP ${c.code}: ${c.message}`;
-            if (c.outcome === 'rejected') {
-              await finish(row.seq, 'failed', { error });
-              return ['failed'];
-            }
-            return giveUpOrDefer(error);
-          }
-        };
-        const giveUpOrDefer = async (error: string): Promise<[Outcome, string?]> => {
-          if (row.attempts >= maxRecipientAttempts) {
-            await finish(row.seq, 'failed', { error: `gave up after ${row.attempts} attempts: ${error}` });
-            return ['failed'];
-          }
-          await finish(row.seq, 'pending', { error });
-          return ['deferred', error];
-        };
-        try {
-          const out = await deps.ses.send(
-            new SendEmailCommand({
-              FromEmailAddress: fromAddress,
-              Destination: { ToAddresses: [row.email] },
-              Content: { Raw: { Data: raw } },
-              ConfigurationSetName: deps.sesConfigurationSet,
-            }),
-          );
-          await finish(row.seq, 'sent', { provider: 'ses', providerMessageId: out.MessageId ?? '' });
-          return ['sent'];
-        } catch (err) {
-          const c = classifySesError(err);
-          const error = `SES ${c.code}: ${c.message}`;
-          if (c.outcome === 'rejected') {
-            await finish(row.seq, 'failed', { error });
-            return ['failed'];
-          }
-          if (c.outcome === 'unavailable' || smtpOnTransient) return viaSmtp(error);
-          return giveUpOrDefer(error);
-        }
+    let deferred = 0;
+    let lastError: string | undefined;
+    const settle = async (row: Row, status: Settled, set: PgUpdateSetSource<typeof bulkRecipients>) => {
+      if (status === 'pending') {
+        deferred++;
+        lastError = typeof set.error === 'string' ? set.error : undefined;
       }
-
-      const interval = 1000 / input.ratePerSecond;
-      let slot = Math.max(Date.now(), input.startAt);
-      const inFlight = new Set<Promise<void>>();
-      let deferred = 0;
-      let lastError: string | undefined;
-      const signal = ctx.cancellationSignal;
-      let dispatched = 0;
-      for (const row of rows) {
-        const wait = slot - Date.now();
-        if (wait > 0) await abortableDelay(wait, signal);
-        if (signal.aborted) break;
-        dispatched++;
-        while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
-        const p: Promise<void> = deliver(row).then(([outcome, error]) => {
-          if (outcome === 'deferred') {
-            deferred++;
-            lastError = error;
-          }
-        });
-        inFlight.add(p);
-        void p.finally(() => inFlight.delete(p));
-        slot += interval;
-        ctx.heartbeat();
-      }
-      // Sends already handed to a provider finish and are recorded, even when cancelled.
-      await Promise.all(inFlight);
-      if (signal.aborted) {
-        // Rows claimed but never reached go back as they were: nothing was attempted for them.
-        const unreached = rows.slice(dispatched).map((r) => r.seq);
-        if (unreached.length > 0) {
-          await db
+      await retryWrite(
+        () =>
+          db
             .update(bulkRecipients)
-            .set({ status: 'pending', attempts: sql`${bulkRecipients.attempts} - 1` })
-            .where(
-              and(
-                eq(bulkRecipients.bulkId, input.bulkId),
-                inArray(bulkRecipients.seq, unreached),
-                eq(bulkRecipients.status, 'sending'),
-              ),
-            );
-        }
-        throw new CancelledFailure('batch interrupted by pause or cancel');
-      }
+            .set({ status, ...set, updatedAt: new Date() })
+            .where(and(mine([row.seq]), eq(bulkRecipients.status, 'sending'))),
+        RECORD_BUDGET_MS,
+      );
+    };
 
+    async function deliverRow(row: Row): Promise<void> {
+      let raw: Buffer;
+      try {
+        if (typeof files === 'string') throw new Error(files);
+        const mail = render({ email: row.email, name: row.name, data: row.data });
+        const to = formatAddress({ address: row.email, ...(row.name ? { name: row.name } : {}) });
+        const fields = { from: bulk!.from, to: [to], replyTo: bulk!.replyTo, headers: bulk!.headers, ...mail };
+        raw = await composeMime(fields, files, messageIdHeader(`${input.bulkId}.${row.seq}`, fromAddress));
+      } catch (err) {
+        const reason = err instanceof TemplateError ? err.message : `could not compose: ${(err as Error).message}`;
+        return settle(row, 'failed', { error: reason });
+      }
+      const tally = { ses: row.attempts - row.smtpAttempts, smtp: row.smtpAttempts };
+      const {
+        provider,
+        outcome,
+        tally: after,
+      } = await deliverNow(deps, { envelope: { from: fromAddress, to: [row.email] }, raw }, tally, input.policy);
+      const counts = { attempts: after.ses + after.smtp, smtpAttempts: after.smtp };
+      if (!outcome) return settle(row, 'failed', { ...counts, error: 'no provider attempts left' });
+      if (outcome.kind === 'accepted')
+        return settle(row, 'sent', { ...counts, provider, providerMessageId: outcome.providerMessageId, error: null });
+      const error = `${provider.toUpperCase()} ${outcome.code}: ${outcome.message}`;
+      if (outcome.kind === 'rejected') return settle(row, 'failed', { ...counts, provider, error });
+      if (outcome.kind === 'unknown')
+        return settle(row, 'pending', {
+          ...counts,
+          unknownOutcomes: sql`${bulkRecipients.unknownOutcomes} + 1`,
+          error: `${error} (no answer: may have been delivered; sent again)`,
+        });
+      if (!chooseProvider(after, input.policy))
+        return settle(row, 'failed', {
+          ...counts,
+          provider,
+          error: `gave up after ${counts.attempts} attempts: ${error}`,
+        });
+      return settle(row, 'pending', { ...counts, error });
+    }
+
+    const queue = new PQueue({ concurrency: MAX_IN_FLIGHT });
+    const pacer = createPacer(input.ratePerSecond, input.startAt);
+    const chunkSize = Math.max(1, Math.min(MAX_IN_FLIGHT, Math.ceil((input.ratePerSecond * MARK_AHEAD_MS) / 1000)));
+    let dispatched = 0;
+    let stopped: unknown;
+    while (dispatched < rows.length) {
+      await pacer.ready(signal);
+      if (signal.aborted) break;
+      await queue.onSizeLessThan(1);
+      const chunk = rows.slice(dispatched, dispatched + chunkSize);
+      let marked: Set<number>;
+      try {
+        const out = await db
+          .update(bulkRecipients)
+          .set({ status: 'sending', updatedAt: new Date() })
+          .where(and(mine(chunk.map((r) => r.seq)), eq(bulkRecipients.status, 'claimed')))
+          .returning({ seq: bulkRecipients.seq });
+        marked = new Set(out.map((r) => r.seq));
+      } catch (err) {
+        stopped = err; // the database is away: stop dispatching, settle what is in flight
+        break;
+      }
+      dispatched += chunk.length;
+      for (const row of chunk) {
+        if (!marked.has(row.seq)) continue; // taken over by a later attempt
+        // A row marked `sending` is always handed over: a pause takes effect at the next chunk.
+        await pacer.ready();
+        pacer.take();
+        void queue
+          .add(() => deliverRow(row))
+          .catch((err: Error) => {
+            // Its outcome write never landed: the row stays `sending`, the next attempt counts it unknown.
+            stopped ??= err;
+            log.error('could not record a recipient outcome', {
+              bulkId: input.bulkId,
+              seq: row.seq,
+              error: err.message,
+            });
+          });
+      }
+    }
+    // Sends already handed to a provider finish and are recorded, even when cancelled.
+    await queue.onIdle();
+
+    if (signal.aborted || stopped !== undefined) {
+      // Claimed rows never handed to a provider go back as they were: nothing was attempted for them.
+      await db
+        .update(bulkRecipients)
+        .set({ status: 'pending', lease: null })
+        .where(and(range, eq(bulkRecipients.lease, lease), eq(bulkRecipients.status, 'claimed')))
+        .catch(() => {}); // still leased rows are re-claimed by the next attempt anyway
+      if (stopped !== undefined) throw stopped;
+      throw new CancelledFailure('batch interrupted by pause or cancel');
+    }
+
+    if (deferred > 0 || bulk.statusReason) {
       await db
         .update(bulks)
         .set({
@@ -221,28 +226,17 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
           updatedAt: new Date(),
         })
         .where(eq(bulks.id, input.bulkId));
-      if (deferred > 0) {
-        log.warn('batch deferred recipients', { bulkId: input.bulkId, deferred, attempt });
-        throw ApplicationFailure.create({
-          type: 'BatchDeferred',
-          message: `${deferred} recipient(s) deferred: ${lastError}`,
-          nextRetryDelay: backoffWithJitter(attempt, deps.sesRetry.baseMs, deps.sesRetry.maxMs),
-        });
-      }
-      return { nextSendAt: slot };
-    },
-  };
-}
+    }
+    if (deferred > 0) {
+      log.warn('batch deferred recipients', { bulkId: input.bulkId, deferred, attempt });
+      throw ApplicationFailure.create({
+        type: 'BatchDeferred',
+        message: `${deferred} recipient(s) deferred: ${lastError}`,
+        nextRetryDelay: backoffWithJitter(attempt, deps.sesRetry.baseMs, deps.sesRetry.maxMs),
+      });
+    }
+    return { nextSendAt: pacer.nextSlot };
+  }
 
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
+  return { sendBulkBatch };
 }

@@ -1,38 +1,26 @@
-import { Context, log } from '@temporalio/activity';
-import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import type { Transporter } from 'nodemailer';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Db } from '../db/create-db.js';
 import type { Provider } from '../db/schema.js';
+import { chooseProvider, type ProviderTally } from '../delivery/ladder.js';
+import type { ProviderOutcome, RecipientRejection } from '../delivery/outcome.js';
+import { deliverNow, sendThrough, type Providers } from '../delivery/send.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { DeliveryErrorType, type DeliveryPolicy } from '../workflows/contracts.js';
 import type { ComposedMime } from './compose-mime.js';
-import { findDelivery, recordAttempt } from './ledger.js';
-import {
-  backoffWithJitter,
-  classifySesError,
-  classifySmtpError,
-  toApplicationFailure,
-  type ClassifiedError,
-} from './provider-errors.js';
+import { attemptsOfRun, findDelivery, recordAttempt, type AttemptRecord } from './ledger.js';
+import { isMissingObject, permanentInfrastructureError, retryWrite } from './persist.js';
+import { backoffWithJitter } from './backoff.js';
 
 export interface RetryTiming {
   baseMs: number;
   maxMs: number;
 }
 
-export interface DeliveryDeps {
+export interface DeliveryDeps extends Providers {
   db: Db;
   objects: ObjectStore;
-  /** Must be built with `maxAttempts: 1`: the SDK's own retries would re-send mail unseen. */
-  ses: SESv2Client;
-  smtp: Transporter;
   sesRetry: RetryTiming;
   smtpRetry: RetryTiming;
-  sesConfigurationSet?: string;
-}
-
-export interface Delivered {
-  provider: Provider;
-  providerMessageId: string;
 }
 
 export interface DeliverInput {
@@ -40,80 +28,169 @@ export interface DeliverInput {
   mime: ComposedMime;
 }
 
+/** What one single send ended in, and the provider call that decided it (for the record step). */
+export interface DeliveryResult {
+  status: 'sent' | 'failed' | 'unknown';
+  /** The provider that took the message (sent only; errors name the provider they came from). */
+  provider?: Provider;
+  providerMessageId?: string;
+  rejectedRecipients?: RecipientRejection[];
+  error?: string;
+  attempt?: AttemptRecord;
+}
+
+const describe = (provider: Provider, o: Exclude<ProviderOutcome, { kind: 'accepted' }>) =>
+  `${provider.toUpperCase()} ${o.code}: ${o.message}`;
+
+const outcomeColumn = {
+  rejected: 'rejected',
+  transient: 'retryable_error',
+  unavailable: 'unavailable',
+  unknown: 'unknown',
+} as const;
+
+function toRecord(key: Omit<AttemptRecord, 'outcome'>, o: ProviderOutcome): AttemptRecord {
+  if (o.kind === 'accepted')
+    return {
+      ...key,
+      outcome: 'sent',
+      providerMessageId: o.providerMessageId,
+      rejectedRecipients: o.rejectedRecipients,
+    };
+  return { ...key, outcome: outcomeColumn[o.kind], errorCode: o.code, errorMessage: o.message };
+}
+
+// How long an outcome write may retry in process before it is left to the workflow's record step.
+const RECORD_BUDGET_MS = 5_000;
+
 export function createDeliveryActivities(deps: DeliveryDeps) {
   const { db, objects } = deps;
 
-  /** Ledger check, provider call, attempt row: the shape both providers share. */
-  async function deliverOnce(
-    provider: Provider,
-    { messageId, mime }: DeliverInput,
-    send: (raw: Buffer) => Promise<string>,
-    classify: (err: unknown) => ClassifiedError,
-    timing: RetryTiming,
-  ): Promise<Delivered> {
-    // A retry after a lost completion must not send again: the ledger remembers the accept.
-    const already = await findDelivery(db, messageId);
-    if (already) {
-      log.info('already delivered; not sending again', { messageId, provider: already.provider });
-      return already;
-    }
-    const { attempt, workflowExecution } = Context.current().info;
-    const runId = workflowExecution?.runId ?? '';
-    const raw = await objects.get(mime.key);
-    let providerMessageId: string;
+  async function readMime(mime: ComposedMime, attempt: number): Promise<Buffer> {
     try {
-      providerMessageId = await send(raw);
+      return await objects.get(mime.key);
     } catch (err) {
-      const c = classify(err);
-      await recordAttempt(db, {
-        messageId,
-        provider,
-        runId,
-        attempt,
-        outcome: c.outcome,
-        errorCode: c.code,
-        errorMessage: c.message,
-      });
-      throw toApplicationFailure(c, backoffWithJitter(attempt, timing.baseMs, timing.maxMs));
+      if (isMissingObject(err)) throw permanentInfrastructureError(`composed message ${mime.key} is missing`, attempt);
+      throw err; // S3 unreachable: ours, retried, no provider attempt spent
     }
-    await recordAttempt(db, { messageId, provider, runId, attempt, outcome: 'sent', providerMessageId });
-    return { provider, providerMessageId };
   }
 
   return {
-    /** Sends the stored MIME through SES v2 (Raw content; Destination is the envelope). */
-    sendViaSes(input: DeliverInput): Promise<Delivered> {
-      return deliverOnce(
-        'ses',
-        input,
-        async (raw) => {
-          const out = await deps.ses.send(
-            new SendEmailCommand({
-              FromEmailAddress: input.mime.envelope.from,
-              Destination: { ToAddresses: input.mime.envelope.to },
-              Content: { Raw: { Data: raw } },
-              ConfigurationSetName: deps.sesConfigurationSet,
-            }),
+    /**
+     * Delivers one single send through the provider ladder (SES, then SMTP). Provider answers are
+     * the outcome; database and S3 errors throw and are retried without spending a provider
+     * attempt. Every provider call is written as `pending` first, so a call whose answer was lost
+     * (a crash, a timeout after the request left) is found as `unknown` and never resent silently.
+     */
+    async deliver({ messageId, mime, policy }: DeliverInput & { policy: DeliveryPolicy }): Promise<DeliveryResult> {
+      const { attempt, workflowExecution } = Context.current().info;
+      const runId = workflowExecution?.runId ?? '';
+      const already = await findDelivery(db, messageId);
+      if (already) {
+        log.info('already delivered; not sending again', { messageId, provider: already.provider });
+        return { status: 'sent', ...already };
+      }
+      const past = await attemptsOfRun(db, messageId, runId);
+      const open = past.find((a) => a.outcome === 'pending' || a.outcome === 'unknown');
+      if (open) {
+        const error = `${open.provider.toUpperCase()} call (attempt ${open.attempt}) may have been delivered: its answer never arrived; held, not resent`;
+        return {
+          status: 'unknown',
+          error,
+          attempt: {
+            messageId,
+            provider: open.provider,
+            runId,
+            attempt: open.attempt,
+            outcome: 'unknown',
+            errorCode: 'NoAnswer',
+            errorMessage: error,
+          },
+        };
+      }
+      const tally: ProviderTally = {
+        ses: past.filter((a) => a.provider === 'ses').length,
+        smtp: past.filter((a) => a.provider === 'smtp').length,
+        sesUnavailable: past.some((a) => a.provider === 'ses' && a.outcome === 'unavailable'),
+      };
+      const raw = await readMime(mime, attempt);
+
+      let last: AttemptRecord | undefined;
+      const result = await deliverNow(deps, { envelope: mime.envelope, raw }, tally, policy, {
+        beforeCall: (provider) => recordAttempt(db, { messageId, provider, runId, attempt, outcome: 'pending' }),
+        afterCall: async (provider, outcome) => {
+          last = toRecord({ messageId, provider, runId, attempt }, outcome);
+          // If this never lands, the workflow's recordOutcome writes it; the result carries it there.
+          await retryWrite(() => recordAttempt(db, last!), RECORD_BUDGET_MS).catch((err: Error) =>
+            log.warn('attempt record deferred to the record step', { messageId, error: err.message }),
           );
-          return out.MessageId ?? '';
         },
-        classifySesError,
-        deps.sesRetry,
-      );
+      });
+      const { provider, outcome } = result;
+      if (!outcome) return { status: 'failed', error: 'no provider attempts left' };
+      switch (outcome.kind) {
+        case 'accepted':
+          return {
+            status: 'sent',
+            provider,
+            providerMessageId: outcome.providerMessageId,
+            rejectedRecipients: outcome.rejectedRecipients,
+            attempt: last,
+          };
+        case 'rejected':
+          return { status: 'failed', error: `${describe(provider, outcome)} (rejected)`, attempt: last };
+        case 'unknown':
+          return {
+            status: 'unknown',
+            provider,
+            error: `${describe(provider, outcome)} — may have been delivered; held, not resent`,
+            attempt: last,
+          };
+      }
+      if (!chooseProvider(result.tally, policy))
+        return { status: 'failed', error: `gave up: ${describe(provider, outcome)}`, attempt: last };
+      // Retry later through Temporal (the history shows why): the ledger picks the provider then.
+      const timing = provider === 'ses' ? deps.sesRetry : deps.smtpRetry;
+      const calls = provider === 'ses' ? result.tally.ses : result.tally.smtp;
+      throw ApplicationFailure.create({
+        type: DeliveryErrorType.Transient,
+        message: describe(provider, outcome),
+        nextRetryDelay: backoffWithJitter(calls, timing.baseMs, timing.maxMs),
+      });
     },
 
-    /** Sends the same MIME bytes over SMTP when SES could not deliver. */
-    sendViaSmtp(input: DeliverInput): Promise<Delivered> {
-      return deliverOnce(
-        'smtp',
-        input,
-        async (raw) => {
-          const info = await deps.smtp.sendMail({ envelope: input.mime.envelope, raw });
-          return info.messageId ?? info.response ?? '';
-        },
-        classifySmtpError,
-        deps.smtpRetry,
-      );
+    /** Workflows started before `deliver` existed: one SES call per attempt, as they expect. */
+    sendViaSes(input: DeliverInput) {
+      return legacyCall('ses', input);
+    },
+    /** Workflows started before `deliver` existed: one SMTP call per attempt, as they expect. */
+    sendViaSmtp(input: DeliverInput) {
+      return legacyCall('smtp', input);
     },
   };
+
+  async function legacyCall(provider: Provider, { messageId, mime }: DeliverInput) {
+    const already = await findDelivery(db, messageId);
+    if (already) return already;
+    const { attempt, workflowExecution } = Context.current().info;
+    const key = { messageId, provider, runId: workflowExecution?.runId ?? '', attempt };
+    const raw = await readMime(mime, attempt);
+    await recordAttempt(db, { ...key, outcome: 'pending' });
+    const outcome = await sendThrough(deps, provider, { envelope: mime.envelope, raw });
+    await retryWrite(() => recordAttempt(db, toRecord(key, outcome)), RECORD_BUDGET_MS);
+    if (outcome.kind === 'accepted') return { provider, providerMessageId: outcome.providerMessageId };
+    const timing = provider === 'ses' ? deps.sesRetry : deps.smtpRetry;
+    const type = {
+      rejected: DeliveryErrorType.Rejected,
+      unknown: DeliveryErrorType.Rejected,
+      unavailable: DeliveryErrorType.Unavailable,
+      transient: DeliveryErrorType.Transient,
+    }[outcome.kind];
+    throw ApplicationFailure.create({
+      type,
+      message: describe(provider, outcome),
+      nonRetryable: type === DeliveryErrorType.Rejected,
+      nextRetryDelay: backoffWithJitter(attempt, timing.baseMs, timing.maxMs),
+    });
+  }
 }

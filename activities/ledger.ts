@@ -1,25 +1,32 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { attachments, deliveryAttempts, messages, type AttemptOutcome, type Provider } from '../db/schema.js';
+import type { RecipientRejection } from '../delivery/outcome.js';
 
-export interface AttemptRecord {
+/** One provider call of a single send: the row's key is (message, run, provider, attempt). */
+export interface AttemptKey {
   messageId: string;
   provider: Provider;
   runId: string;
   attempt: number;
+}
+
+export interface AttemptRecord extends AttemptKey {
   outcome: AttemptOutcome;
   providerMessageId?: string;
   errorCode?: string;
   errorMessage?: string;
+  rejectedRecipients?: RecipientRejection[];
 }
 
-/** Upsert keyed by (message, run, provider, attempt): an activity retried after a crash writes one row. */
+/** Upsert keyed by (message, run, provider, attempt): a retried write leaves one row. */
 export async function recordAttempt(db: Db, a: AttemptRecord): Promise<void> {
   const values = {
     outcome: a.outcome,
     providerMessageId: a.providerMessageId ?? null,
     errorCode: a.errorCode ?? null,
     errorMessage: a.errorMessage ?? null,
+    rejectedRecipients: a.rejectedRecipients && a.rejectedRecipients.length > 0 ? a.rejectedRecipients : null,
   };
   await db
     .insert(deliveryAttempts)
@@ -38,6 +45,15 @@ export async function findDelivery(db: Db, messageId: string) {
     .where(and(eq(deliveryAttempts.messageId, messageId), eq(deliveryAttempts.outcome, 'sent')))
     .limit(1);
   return row ? { provider: row.provider, providerMessageId: row.providerMessageId ?? '' } : undefined;
+}
+
+/** This run's provider calls, oldest first: what the failover rule counts. */
+export function attemptsOfRun(db: Db, messageId: string, runId: string) {
+  return db
+    .select()
+    .from(deliveryAttempts)
+    .where(and(eq(deliveryAttempts.messageId, messageId), eq(deliveryAttempts.runId, runId)))
+    .orderBy(asc(deliveryAttempts.at), asc(deliveryAttempts.attempt));
 }
 
 export async function loadMessage(db: Db, messageId: string) {

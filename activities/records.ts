@@ -1,13 +1,16 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { messages, type Provider } from '../db/schema.js';
+import { recordAttempt, type AttemptRecord } from './ledger.js';
 
 export interface OutcomeInput {
   messageId: string;
-  status: 'sent' | 'failed';
+  status: 'sent' | 'failed' | 'unknown';
   provider?: Provider;
   providerMessageId?: string;
   error?: string;
+  /** The provider call that decided it: written here too, in case the delivery step could not. */
+  attempt?: AttemptRecord;
 }
 
 /** Status writes to the messages read model. Each is a plain UPDATE, safe to run twice. */
@@ -21,11 +24,12 @@ export function createRecordActivities({ db }: { db: Db }) {
       await db
         .update(messages)
         .set({ status: 'sending', lastError: null, updatedAt: new Date() })
-        .where(and(eq(messages.id, messageId), inArray(messages.status, ['queued', 'failed'])));
+        .where(and(eq(messages.id, messageId), inArray(messages.status, ['queued', 'failed', 'unknown'])));
     },
 
-    /** Records the final outcome the workflow decided. */
+    /** Records the final outcome the workflow decided; retried by Temporal until it lands. */
     async recordOutcome(o: OutcomeInput): Promise<void> {
+      if (o.attempt) await recordAttempt(db, o.attempt);
       const now = new Date();
       await db
         .update(messages)

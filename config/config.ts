@@ -61,6 +61,8 @@ const schema = z.object({
 
   /** SMTP fallback, e.g. smtp://user:pass@host:587. Unset in dev mode: a local SMTP sink. */
   SMTP_URL: optionalString,
+  /** Budget of each SMTP phase (connect, greeting, each reply): a hung relay ends before the activity does. */
+  SMTP_TIMEOUT_MS: int(100).default(15_000),
   /** SMTP attempts before the send is recorded as failed. */
   SMTP_MAX_ATTEMPTS: int(1).default(8),
 
@@ -111,6 +113,7 @@ export function deliveryPolicy(config: Config) {
   return {
     sesMaxAttempts: config.SES_MAX_ATTEMPTS,
     smtpMaxAttempts: config.SMTP_MAX_ATTEMPTS,
+    providerTimeoutMs: Math.max(config.SES_TIMEOUT_MS, config.SMTP_TIMEOUT_MS),
   };
 }
 

@@ -9,12 +9,18 @@ export interface RecipientCounts {
   cancelled: number;
   /** Not yet settled: pending, or claimed by a batch in flight. */
   pending: number;
+  /** Sent recipients one of whose provider calls never answered: each may hold two copies. */
+  possible_duplicates: number;
 }
 
 /** One grouped query, so the counts come from one snapshot and always add up to total. */
 export async function countRecipients(db: Db, bulkId: string): Promise<RecipientCounts> {
   const rows = await db
-    .select({ status: bulkRecipients.status, n: sql<number>`count(*)::int` })
+    .select({
+      status: bulkRecipients.status,
+      n: sql<number>`count(*)::int`,
+      uncertain: sql<number>`count(*) filter (where ${bulkRecipients.unknownOutcomes} > 0)::int`,
+    })
     .from(bulkRecipients)
     .where(eq(bulkRecipients.bulkId, bulkId))
     .groupBy(bulkRecipients.status);
@@ -23,7 +29,8 @@ export async function countRecipients(db: Db, bulkId: string): Promise<Recipient
     sent: by('sent'),
     failed: by('failed'),
     cancelled: by('cancelled'),
-    pending: by('pending') + by('sending'),
+    pending: by('pending') + by('claimed') + by('sending'),
   };
-  return { total: counts.sent + counts.failed + counts.cancelled + counts.pending, ...counts };
+  const possible_duplicates = rows.find((r) => r.status === 'sent')?.uncertain ?? 0;
+  return { total: counts.sent + counts.failed + counts.cancelled + counts.pending, ...counts, possible_duplicates };
 }

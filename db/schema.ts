@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
-export const messageStatuses = ['queued', 'sending', 'sent', 'failed'] as const;
+/** `unknown`: a provider may have accepted the message but never answered; it is held, not resent. */
+export const messageStatuses = ['queued', 'sending', 'sent', 'failed', 'unknown'] as const;
 export type MessageStatus = (typeof messageStatuses)[number];
 export const providers = ['ses', 'smtp'] as const;
 export type Provider = (typeof providers)[number];
@@ -83,7 +84,19 @@ export const attachments = pgTable(
   (t) => [uniqueIndex('attachments_message_position').on(t.messageId, t.position)],
 );
 
-export const attemptOutcomes = ['sent', 'retryable_error', 'unavailable', 'rejected', 'error'] as const;
+/**
+ * `pending` is written before the provider call and replaced by its outcome after it: a `pending`
+ * row left behind by a crash means the call may have reached the provider (`unknown`).
+ */
+export const attemptOutcomes = [
+  'pending',
+  'sent',
+  'retryable_error',
+  'unavailable',
+  'rejected',
+  'unknown',
+  'error',
+] as const;
 export type AttemptOutcome = (typeof attemptOutcomes)[number];
 
 /**
@@ -105,6 +118,8 @@ export const deliveryAttempts = pgTable(
     providerMessageId: text('provider_message_id'),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
+    /** Recipients the provider refused while accepting the message for the others (SMTP RCPT 5xx). */
+    rejectedRecipients: jsonb('rejected_recipients').$type<{ address: string; code: string; message: string }[]>(),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -114,7 +129,8 @@ export const deliveryAttempts = pgTable(
 
 export const bulkStatuses = ['queued', 'running', 'paused', 'cancelled', 'completed', 'failed'] as const;
 export type BulkStatus = (typeof bulkStatuses)[number];
-export const recipientStatuses = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
+/** `claimed`: leased to a batch attempt, no provider called yet; `sending`: handed to a provider. */
+export const recipientStatuses = ['pending', 'claimed', 'sending', 'sent', 'failed', 'cancelled'] as const;
 export type RecipientStatus = (typeof recipientStatuses)[number];
 
 /** One row per bulk send: the templates, the pace and the lifecycle. Counts come from its recipients. */
@@ -153,7 +169,7 @@ export const bulkAttachments = pgTable(
 );
 
 /**
- * The per-recipient ledger: claimed (`sending`) before the provider call, marked after. A retried
+ * The per-recipient ledger: claimed by a batch attempt, `sending` before the provider call, marked after. A retried
  * or restarted batch skips rows that are `sent`, `failed` or `cancelled`.
  */
 export const bulkRecipients = pgTable(
@@ -171,7 +187,16 @@ export const bulkRecipients = pgTable(
       .notNull()
       .default(sql`'{}'::jsonb`),
     status: text('status').$type<RecipientStatus>().notNull().default('pending'),
+    /** Provider calls made for this recipient (SES and SMTP); smtpAttempts of them via SMTP. */
     attempts: integer('attempts').notNull().default(0),
+    smtpAttempts: integer('smtp_attempts').notNull().default(0),
+    /** The batch attempt that owns the claim: marks of any other attempt do not apply. */
+    lease: text('lease'),
+    /**
+     * Calls whose outcome never came back (timeout, reset, or a worker that died mid-call). The
+     * recipient is sent again; when it ends `sent` with this above 0 it may hold two copies.
+     */
+    unknownOutcomes: integer('unknown_outcomes').notNull().default(0),
     provider: text('provider').$type<Provider>(),
     providerMessageId: text('provider_message_id'),
     error: text('error'),

@@ -1,34 +1,9 @@
-import { GetAccountCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import nodemailer, { type Transporter } from 'nodemailer';
+import { GetAccountCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Config } from '../config/config.js';
 import type { ActivityDeps } from '../activities/index.js';
+import { createSesClient, type SesSettings } from '../delivery/ses.js';
+import { createSmtpTransport } from '../delivery/smtp.js';
 import { createObjectStore, createS3Client, type ObjectStore } from '../storage/object-store.js';
-
-export interface SesSettings {
-  region: string;
-  endpoint?: string;
-  timeoutMs: number;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-}
-
-/**
- * SDK retries are off on purpose: the SDK would re-send SendEmail on 429/5xx/dropped connections
- * by itself, and a request that reached SES before the connection dropped becomes a duplicate
- * mail. Temporal retries instead, after checking the delivery ledger.
- */
-export function createSesClient(s: SesSettings): SESv2Client {
-  return new SESv2Client({
-    region: s.region,
-    endpoint: s.endpoint,
-    credentials: s.credentials,
-    maxAttempts: 1,
-    requestHandler: { requestTimeout: s.timeoutMs, connectionTimeout: Math.min(s.timeoutMs, 5_000) },
-  });
-}
-
-export function createSmtpTransport(url: string): Transporter {
-  return nodemailer.createTransport(url);
-}
 
 export function s3ClientFromConfig(config: Config) {
   return createS3Client({
@@ -79,7 +54,7 @@ export async function activityDepsFromConfig(
     objects: objectStoreFromConfig(config),
     ses,
     sesMaxSendRate: await sesMaxSendRate(ses, config),
-    smtp: createSmtpTransport(config.SMTP_URL),
+    smtp: createSmtpTransport({ url: config.SMTP_URL, timeoutMs: config.SMTP_TIMEOUT_MS }),
     ...retryTimings(config),
     sesConfigurationSet: config.SES_CONFIGURATION_SET,
   };

@@ -83,15 +83,18 @@ export async function bulkSend(input: BulkSendInput): Promise<BulkResult> {
   setHandler(cancelUpdate, cancel);
   setHandler(progressQuery, progress);
 
-  const send = proxyActivities<Activities>({
-    taskQueue: input.sendQueue,
-    startToCloseTimeout: '10 minutes',
-    // A killed worker's batch is retried elsewhere within seconds; heartbeats also carry cancellation.
-    heartbeatTimeout: '5 seconds',
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    // Provider outages wait here (the bulk's status_reason says why) rather than failing recipients.
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-  });
+  // A killed worker's batch is retried elsewhere once heartbeats stop (they run on a timer, so a
+  // slow provider call never looks like a dead worker); heartbeats also carry cancellation.
+  const providerTimeoutMs = input.policy.providerTimeoutMs ?? 10_000;
+  const sendBatch = (size: number) =>
+    proxyActivities<Activities>({
+      taskQueue: input.sendQueue,
+      startToCloseTimeout: `${Math.ceil((size / carry.ratePerSecond) * 1000) + 4 * providerTimeoutMs + 180_000} ms`,
+      heartbeatTimeout: `${providerTimeoutMs + 5_000} ms`,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      // Provider outages wait here (the bulk's status_reason says why) rather than failing recipients.
+      retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+    }).sendBulkBatch;
 
   if (carry.run === 0 && carry.ratePerSecond === 0) {
     carry.ratePerSecond = await store.startBulk({ bulkId, ratePerSecond: input.ratePerSecond });
@@ -120,7 +123,7 @@ export async function bulkSend(input: BulkSendInput): Promise<BulkResult> {
     batchScope = new CancellationScope();
     try {
       const done = await batchScope.run(() =>
-        send.sendBulkBatch({
+        sendBatch(toSeq - carry.cursor)({
           bulkId,
           fromSeq: carry.cursor,
           toSeq,

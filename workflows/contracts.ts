@@ -18,6 +18,8 @@ export interface DeliveryPolicy {
   sesMaxAttempts: number;
   /** SMTP attempts before the send fails. */
   smtpMaxAttempts: number;
+  /** The longest one provider call may take (SES and SMTP timeouts): activity timeouts sit above it. */
+  providerTimeoutMs?: number;
 }
 
 export interface SendEmailInput {
@@ -26,13 +28,16 @@ export interface SendEmailInput {
   policy: DeliveryPolicy;
 }
 
-export type SendPhase = 'queued' | 'sending' | 'sent' | 'failed';
+export type SendPhase = 'queued' | 'sending' | 'sent' | 'failed' | 'unknown';
 
 export interface SendEmailResult {
   messageId: string;
-  status: 'sent' | 'failed';
+  /** `unknown`: a provider may have the message but never answered; held for an operator, not resent. */
+  status: 'sent' | 'failed' | 'unknown';
   provider?: 'ses' | 'smtp';
   providerMessageId?: string;
+  /** Recipients the provider refused while accepting the message for the others. */
+  rejectedRecipients?: { address: string; code: string; message: string }[];
   error?: string;
 }
 
@@ -51,6 +56,9 @@ export const DeliveryErrorType = {
   /** Throttling, 5xx, timeouts: retried with backoff, then failover. */
   Transient: 'ProviderTransient',
 } as const;
+
+/** Our own fault that retrying cannot fix (missing attachment object, uncomposable message). */
+export const PermanentInfrastructureErrorType = 'PermanentInfrastructureError';
 
 // Search attributes make sends findable in the Web UI, e.g. `MailStatus = "failed"`.
 // Registered by the dev launcher, the test setup and the compose stack (scripts/search-attributes).
@@ -101,6 +109,8 @@ export interface BulkCounts {
   failed: number;
   cancelled: number;
   pending: number;
+  /** Sent recipients one of whose provider calls never answered: each may hold two copies. */
+  possible_duplicates?: number;
 }
 
 export type BulkPhase = 'running' | 'paused' | 'cancelling' | 'cancelled' | 'completed';

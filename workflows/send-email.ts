@@ -2,14 +2,17 @@ import {
   ActivityFailure,
   ApplicationFailure,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { OutcomeInput } from '../activities/records.js';
 import {
   DeliveryErrorType,
   mailStatusKey,
+  PermanentInfrastructureErrorType,
   sendStatusQuery,
   type SendEmailInput,
   type SendEmailResult,
@@ -17,6 +20,7 @@ import {
 } from './contracts.js';
 
 // Database and S3 steps: an outage there must stall the send, never fail it, so no attempt limit.
+// Only a fault retrying cannot fix (PermanentInfrastructureError) ends them, after a few attempts.
 const store = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -28,9 +32,12 @@ function errorOf(err: unknown): { type?: string; message: string } {
   return { message: err instanceof Error ? err.message : String(err) };
 }
 
+/** Histories recorded before the one delivery core keep replaying on their old path. */
+const DELIVERY_CORE_PATCH = 'delivery-core-v1';
+
 /**
- * One message, one workflow (`email-<id>`): compose the MIME once, send it through SES, fail over
- * to SMTP when SES cannot deliver, and record the outcome. The result is the final outcome.
+ * One message, one workflow (`email-<id>`): compose the MIME once, deliver it (SES, SMTP when SES
+ * cannot), and record the outcome. The result is the final outcome.
  */
 export async function sendEmail(input: SendEmailInput): Promise<SendEmailResult> {
   const { messageId, policy } = input;
@@ -41,9 +48,35 @@ export async function sendEmail(input: SendEmailInput): Promise<SendEmailResult>
     phase = next;
     upsertSearchAttributes([{ key: mailStatusKey, value: next }]);
   };
+  const finish = async ({ attempt, ...result }: Omit<OutcomeInput, 'messageId'>): Promise<SendEmailResult> => {
+    await store.recordOutcome({ messageId, ...result, ...(attempt ? { attempt } : {}) });
+    provider = result.provider;
+    setPhase(result.status);
+    return { messageId, ...result };
+  };
 
-  // Retry delays come from the activities (exponential with jitter, via nextRetryDelay);
-  // the policies here bound how many attempts each provider gets.
+  if (patched(DELIVERY_CORE_PATCH)) {
+    // Provider answers decide the outcome inside `deliver`; its attempts only ever repeat for a
+    // provider's transient answer or for our own database/S3 faults, which spend no provider call.
+    const delivery = proxyActivities<Activities>({
+      // SES, then SMTP (whose every phase may take the timeout), then the outcome writes.
+      startToCloseTimeout: `${6 * (policy.providerTimeoutMs ?? 15_000) + 30_000} ms`,
+      summary: 'deliver (SES, SMTP failover)',
+      retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [] },
+    });
+    let mime;
+    try {
+      mime = await store.prepareSend({ messageId, attachments: input.attachments });
+      setPhase('sending');
+      return await finish(await delivery.deliver({ messageId, mime, policy }));
+    } catch (err) {
+      const e = errorOf(err);
+      if (e.type !== PermanentInfrastructureErrorType) throw err;
+      return finish({ status: 'failed', error: e.message });
+    }
+  }
+
+  // Before delivery-core-v1: one activity per provider, failover decided here.
   const ses = proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
     summary: 'deliver via SES',
@@ -65,28 +98,19 @@ export async function sendEmail(input: SendEmailInput): Promise<SendEmailResult>
   setPhase('sending');
   const mime = await store.composeMime({ messageId, attachments: input.attachments });
 
-  const fail = async (error: string): Promise<SendEmailResult> => {
-    await store.recordOutcome({ messageId, status: 'failed', error });
-    setPhase('failed');
-    return { messageId, status: 'failed', error };
-  };
-
   let delivered: { provider: 'ses' | 'smtp'; providerMessageId: string };
   try {
     delivered = await ses.sendViaSes({ messageId, mime });
   } catch (err) {
     const sesError = errorOf(err);
-    if (sesError.type === DeliveryErrorType.Rejected) return fail(`SES rejected the message: ${sesError.message}`);
+    if (sesError.type === DeliveryErrorType.Rejected)
+      return finish({ status: 'failed', error: `SES rejected the message: ${sesError.message}` });
     log.warn('SES could not deliver; failing over to SMTP', { messageId, error: sesError.message });
     try {
       delivered = await smtp.sendViaSmtp({ messageId, mime });
     } catch (smtpErr) {
-      return fail(`SES: ${sesError.message}; SMTP: ${errorOf(smtpErr).message}`);
+      return finish({ status: 'failed', error: `SES: ${sesError.message}; SMTP: ${errorOf(smtpErr).message}` });
     }
   }
-
-  provider = delivered.provider;
-  await store.recordOutcome({ messageId, status: 'sent', ...delivered });
-  setPhase('sent');
-  return { messageId, status: 'sent', ...delivered };
+  return finish({ status: 'sent', ...delivered });
 }

@@ -8,7 +8,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import postgres from 'postgres';
-import { createSesClient } from '../../worker/clients.js';
+import { createSesClient } from '../../delivery/ses.js';
 
 const mode = process.env.MODE as 'ceiling' | 'peer';
 const n = Number(process.env.N);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../config/config.js';
 import { SesStandIn } from '../../local/ses-stand-in.js';
-import { createSesClient, sesMaxSendRate } from '../../worker/clients.js';
+import { createSesClient } from '../../delivery/ses.js';
+import { sesMaxSendRate } from '../../worker/clients.js';
 
 let ses: SesStandIn;
 beforeAll(async () => {

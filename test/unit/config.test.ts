@@ -94,9 +94,16 @@ describe('loadConfig', () => {
 });
 
 describe('derived settings', () => {
-  it('hands the workflow its retry budgets and the API its limits', () => {
-    const c = loadConfig({ SES_MAX_ATTEMPTS: '3', SMTP_MAX_ATTEMPTS: '4', MAX_RECIPIENTS: '5', MAX_ATTACHMENTS: '6' });
-    expect(deliveryPolicy(c)).toEqual({ sesMaxAttempts: 3, smtpMaxAttempts: 4 });
+  it('hands the workflow its retry budgets, the longest provider timeout, and the API its limits', () => {
+    const c = loadConfig({
+      SES_MAX_ATTEMPTS: '3',
+      SMTP_MAX_ATTEMPTS: '4',
+      SES_TIMEOUT_MS: '7000',
+      SMTP_TIMEOUT_MS: '9000',
+      MAX_RECIPIENTS: '5',
+      MAX_ATTACHMENTS: '6',
+    });
+    expect(deliveryPolicy(c)).toEqual({ sesMaxAttempts: 3, smtpMaxAttempts: 4, providerTimeoutMs: 9000 });
     expect(limits(c)).toEqual({ maxRecipients: 5, maxMessageBytes: 10 * 1024 * 1024, maxAttachments: 6 });
   });
 });
