@@ -75,20 +75,20 @@ async function insertQueuedBulk(tag: string, n: number) {
 
 /** Triggers one run now and returns its counts. */
 async function runRepair(): Promise<RepairCounts> {
-  const before = new Set((await schedule().describe()).info.recentActions.map((a) => a.action.workflow.workflowId));
+  // Runs are told apart by run id: a scheduled workflow id carries the time to the second only.
+  const runs = async () => (await schedule().describe()).info.recentActions.map((a) => a.action.workflow);
+  const before = new Set((await runs()).map((w) => w.firstExecutionRunId));
   await schedule().trigger();
-  let workflowId = '';
+  let run = { workflowId: '', firstExecutionRunId: '' };
   await vi.waitFor(
     async () => {
-      const started = (await schedule().describe()).info.recentActions
-        .map((a) => a.action.workflow.workflowId)
-        .filter((id) => !before.has(id));
+      const started = (await runs()).filter((w) => !before.has(w.firstExecutionRunId));
       expect(started).toHaveLength(1);
-      workflowId = started[0]!;
+      run = started[0]!;
     },
     { timeout: 10_000, interval: 200 },
   );
-  return h.client.workflow.getHandle(workflowId).result();
+  return h.client.workflow.getHandle(run.workflowId, run.firstExecutionRunId).result();
 }
 
 describe('the repair schedule', () => {
