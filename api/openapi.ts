@@ -97,7 +97,14 @@ export function openApiDocument() {
           summary: 'Status of one email: provider, provider message id, every attempt',
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
           responses: {
-            '200': { description: 'The email' },
+            '200': {
+              description:
+                'The email. `status`: `queued`, `sending`, `sent`, `failed` or `unknown` (a provider may have it but ' +
+                'never answered: held, not resent; Reset the workflow to send again). `attempts[]`: every provider ' +
+                'call with `outcome` (`pending` while in flight, `sent`, `retryable_error`, `unavailable`, `rejected`, ' +
+                '`unknown`), `error_code`, `error_message` and `rejected_recipients` (recipients refused while the ' +
+                'others were accepted).',
+            },
             '404': errorResponse('No such email for this API key'),
             '503': unavailableResponse(),
           },
@@ -136,7 +143,11 @@ export function openApiDocument() {
           summary: 'Status and exact counts: total = sent + failed + cancelled + pending',
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
           responses: {
-            '200': { description: 'The bulk' },
+            '200': {
+              description:
+                'The bulk: `status`, `status_reason`, the counts, and `possible_duplicates` (sent recipients one of ' +
+                'whose provider calls never answered, so they may hold two copies).',
+            },
             '404': errorResponse('No such bulk for this API key'),
             '503': unavailableResponse(),
           },
@@ -150,7 +161,7 @@ export function openApiDocument() {
             {
               name: 'status',
               in: 'query',
-              schema: { type: 'string', enum: ['pending', 'sending', 'sent', 'failed', 'cancelled'] },
+              schema: { type: 'string', enum: ['pending', 'claimed', 'sending', 'sent', 'failed', 'cancelled'] },
             },
             { name: 'cursor', in: 'query', schema: { type: 'integer' } },
             { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000, default: 100 } },

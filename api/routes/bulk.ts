@@ -87,6 +87,7 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
           name: r.name,
           status: r.status,
           attempts: r.attempts,
+          unknown_outcomes: r.unknownOutcomes,
           provider: r.provider,
           provider_message_id: r.providerMessageId,
           error: r.error,

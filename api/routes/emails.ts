@@ -70,6 +70,7 @@ export function emailRoutes(deps: EmailRoutesDeps) {
           provider_message_id: a.providerMessageId,
           error_code: a.errorCode,
           error_message: a.errorMessage,
+          rejected_recipients: a.rejectedRecipients ?? [],
           at: a.at.toISOString(),
         })),
       });

@@ -102,6 +102,40 @@ describe('single send', () => {
     }
   });
 
+  it('records the recipients an SMTP relay refused while it took the message for the others', async () => {
+    await h.ses.down();
+    h.smtp.reply('RCPT', 550, { to: 'gone@example.com', message: '5.1.1 no such user' });
+    try {
+      const body = validEmail({ cc: 'gone@example.com' });
+      const res = await h.send(body);
+      expect(await h.result(res.body.id)).toMatchObject({ status: 'sent', provider: 'smtp' });
+      expect(smtpCopiesTo(toOf(body))[0]?.to).toEqual([toOf(body)]);
+      const smtpAttempt = (await h.status(res.body.id)).attempts.find((a: any) => a.provider === 'smtp');
+      expect(smtpAttempt).toMatchObject({ outcome: 'sent' });
+      expect(smtpAttempt.rejected_recipients).toEqual([
+        expect.objectContaining({ address: 'gone@example.com', code: '550' }),
+      ]);
+    } finally {
+      h.smtp.reset();
+      await h.ses.up();
+    }
+  });
+
+  it('retries, rather than fails, a send whose SMTP relay refused our credentials (a relay misconfiguration)', async () => {
+    await h.ses.down();
+    h.smtp.reply('MAIL', 535, { message: '5.7.8 Authentication credentials invalid', times: 1 });
+    try {
+      const body = validEmail();
+      const res = await h.send(body);
+      expect(await h.result(res.body.id)).toMatchObject({ status: 'sent', provider: 'smtp' });
+      const outcomes = (await h.status(res.body.id)).attempts.map((a: any) => `${a.provider}:${a.outcome}`);
+      expect(outcomes).toEqual(['ses:unavailable', 'smtp:unavailable', 'smtp:sent']);
+    } finally {
+      h.smtp.reset();
+      await h.ses.up();
+    }
+  });
+
   it('fails over to SMTP when SES keeps returning 500 past its retry budget', async () => {
     h.ses.failNext('error500', 'error500', 'error500', 'error500');
     const body = validEmail();
