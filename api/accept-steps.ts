@@ -94,10 +94,12 @@ export async function insertOrTakeBack(
  * run), and so does the repair schedule.
  */
 export function startFailed(what: 'email' | 'bulk', id: string, cause: unknown) {
+  // Not an outage (e.g. the server refused the start): say so rather than "unavailable".
+  const why = unavailableDependency(cause) ? 'Temporal is unavailable' : 'the workflow start failed';
   return unavailable('temporal', {
     message:
-      `Temporal is unavailable: ${what} ${id} is stored and queued but not started yet; it is started ` +
-      'when the request is repeated with the same Idempotency-Key, or by the repair schedule',
+      `${why}: ${what} ${id} is stored and queued but not started yet; it is started when the ` +
+      'request is repeated with the same Idempotency-Key, or by the repair schedule',
     details: { id, status: 'queued' },
     cause,
   });
