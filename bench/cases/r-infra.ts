@@ -270,8 +270,9 @@ export async function r9(ctx: CaseContext) {
     const sending = postSingles(stack, 'r9s', singles, 10, Date.now() + 120_000);
     await messagesOrAfter(stack, Math.floor(n / 6), 30_000);
     const heldAt = stack.ses.messages.length;
-    // Answers (downstream) 15 s late: SES has the message, the caller times out after 5 s.
-    const held = await during(stack, ses, 6_000, () => ses.latency(15_000));
+    // Answers (downstream) 15 s late for twice the SES timeout: SES has the message, the caller
+    // times out after 5 s (answers still held when the toxic goes are passed on at once).
+    const held = await during(stack, ses, 2 * timeoutMs, () => ses.latency(15_000));
     await messagesOrAfter(stack, stack.ses.messages.length + Math.floor(n / 6), 30_000);
     const resetAt = stack.ses.messages.length;
     // The first byte of each answer is replaced by a TCP reset: the request reached SES.
