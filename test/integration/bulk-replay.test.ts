@@ -1,11 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bulkWorkflowId, pauseSignal, progressQuery, resumeSignal } from '../../workflows/contracts.js';
 import { bulkAction, bulkBody, bulkResult, exactlyOnce, getBulk, postBulk } from '../support/bulk.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { historyFromJson, historyToJson, type History } from '../support/history-json.js';
+import { historyToJson, type History } from '../support/history-json.js';
+import { allReplayed, replay, withJsonForms } from '../support/replay.js';
 
 // The bulk workflow's counterpart of replay.test.ts: real bulks through every control path, their
 // histories replayed against the bundled code. With RECORD_HISTORIES=1 they are also written as
@@ -190,18 +190,9 @@ describe('bulk workflow determinism', () => {
       'bulk-deferred-retry',
       'bulk-paused-resumed',
     ]);
-    const inputs = [...histories].flatMap(([name, history]) => [
-      { workflowId: name, history },
-      // The fixtures' form: what test/unit/replay-fixtures.test.ts will read back.
-      { workflowId: `${name}.json`, history: historyFromJson(JSON.parse(historyToJson(history))) },
-    ]);
-    const results: { workflowId: string; error?: string }[] = [];
-    for await (const r of Worker.runReplayHistories(
-      { workflowBundle: { codePath: inject('workflowBundlePath') } },
-      inputs,
-    ))
-      results.push({ workflowId: r.workflowId, error: r.error ? `${r.error.name}: ${r.error.message}` : undefined });
-    const byId = (a: { workflowId: string }, b: { workflowId: string }) => a.workflowId.localeCompare(b.workflowId);
-    expect(results.sort(byId)).toEqual(inputs.map((i) => ({ workflowId: i.workflowId, error: undefined })).sort(byId));
+    const inputs = withJsonForms(histories);
+    expect(await replay({ workflowBundle: { codePath: inject('workflowBundlePath') } }, inputs)).toEqual(
+      allReplayed(inputs),
+    );
   });
 });

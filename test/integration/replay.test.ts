@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { emailWorkflowId, type SendEmailResult } from '../../workflows/contracts.js';
 import { startHarness, validEmail, type Harness } from '../support/harness.js';
-import { historyFromJson, historyToJson, type History } from '../support/history-json.js';
+import { historyToJson, type History } from '../support/history-json.js';
+import { allReplayed, replay, withJsonForms } from '../support/replay.js';
 
 // Replaying real histories against the bundled workflow code proves the workflow is deterministic
 // on every path. With RECORD_HISTORIES=1 the histories are also written as fixtures, which
@@ -116,18 +116,9 @@ describe('workflow determinism', () => {
 
   it('replays every recorded history, and its JSON form, against the bundled workflow code', async () => {
     expect([...histories.keys()].sort()).toEqual(paths.map((p) => p.name).sort());
-    const inputs = [...histories].flatMap(([name, history]) => [
-      { workflowId: name, history },
-      // The fixtures' form: what test/unit/replay-fixtures.test.ts will read back.
-      { workflowId: `${name}.json`, history: historyFromJson(JSON.parse(historyToJson(history))) },
-    ]);
-    const results: { workflowId: string; error?: string }[] = [];
-    for await (const r of Worker.runReplayHistories(
-      { workflowBundle: { codePath: inject('workflowBundlePath') } },
-      inputs,
-    ))
-      results.push({ workflowId: r.workflowId, error: r.error ? `${r.error.name}: ${r.error.message}` : undefined });
-    const byId = (a: { workflowId: string }, b: { workflowId: string }) => a.workflowId.localeCompare(b.workflowId);
-    expect(results.sort(byId)).toEqual(inputs.map((i) => ({ workflowId: i.workflowId, error: undefined })).sort(byId));
+    const inputs = withJsonForms(histories);
+    expect(await replay({ workflowBundle: { codePath: inject('workflowBundlePath') } }, inputs)).toEqual(
+      allReplayed(inputs),
+    );
   });
 });

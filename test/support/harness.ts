@@ -72,6 +72,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
     RETRY_BASE_MS: '20',
     RETRY_MAX_MS: '200',
     SES_TIMEOUT_MS: '2000',
+    SMTP_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'silent',
     ...opts.env,
   });

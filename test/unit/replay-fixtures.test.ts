@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { historyFromJson } from '../support/history-json.js';
+import { replay } from '../support/replay.js';
 
 // Histories recorded from earlier versions of the code (test/integration/replay.test.ts and
 // test/integration/bulk-replay.test.ts with RECORD_HISTORIES=1) must replay against the current
@@ -27,13 +28,6 @@ type Fixture = ReturnType<typeof loadFixtures>[number];
 /** The workflow type a history belongs to, from its first event (the run's start). */
 const workflowTypeOf = (f: Fixture) =>
   f.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? undefined;
-
-async function replay(options: ReplayWorkerOptions, fixtures: ReturnType<typeof loadFixtures>) {
-  const results: { workflowId: string; error?: string }[] = [];
-  for await (const r of Worker.runReplayHistories(options, fixtures))
-    results.push({ workflowId: r.workflowId, error: r.error ? `${r.error.name}: ${r.error.message}` : undefined });
-  return results.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
-}
 
 beforeAll(() => {
   // A determinism failure is expected below; keep the core's log to real problems.
