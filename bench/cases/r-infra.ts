@@ -131,7 +131,7 @@ async function reportTruth(
       .map((p) => `${p.label} ${JSON.stringify(p.counts.byStatus)} (${p.counts.rows} rows of ${p.expected})`)
       .join(
         '; ',
-      )}. Extra copies: ${sum(parts, 'extraCopies')}; unknown with a copy: ${sum(parts, 'unknownDelivered')}.` +
+      )}. Extra copies: ${sum(parts, 'extraCopies')} (most copies of one recipient: ${Math.max(...parts.map((p) => p.counts.maxCopies))}); unknown with a copy: ${sum(parts, 'unknownDelivered')}.` +
       (exits.length ? ` Exits: ${exits.map((e) => `${e.name} (${e.code ?? e.signal})`).join(', ')}.` : ''),
   );
   return u;

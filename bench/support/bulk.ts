@@ -225,12 +225,14 @@ export function truthCounts(stack: Stack, tag: string, ledger: LedgerRow[]) {
     duplicated: 0,
     duplicatedUnknown: 0,
     extraCopies: 0,
+    maxCopies: 0,
     byStatus: {} as Record<string, number>,
   };
   for (const r of ledger) {
     const n = counts.get(r.address) ?? 0;
     c.byStatus[r.status] = (c.byStatus[r.status] ?? 0) + 1;
     if (n > 0) c.delivered++;
+    c.maxCopies = Math.max(c.maxCopies, n);
     if (!finalStatuses.has(r.status)) c.stuck++;
     if (r.status === 'sent' && n === 0) c.falseSent++;
     if (r.status === 'failed' && n > 0) c.falseFailed++;
