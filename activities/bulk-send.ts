@@ -35,7 +35,7 @@ export interface BatchInput {
 }
 
 type Row = typeof bulkRecipients.$inferSelect;
-type Settled = 'sent' | 'failed' | 'pending';
+type Settled = 'sent' | 'failed' | 'pending' | 'unknown';
 
 // Sends in flight at once inside a batch: the pace decides when each starts, this bounds the
 // overlap when the provider is slow.
@@ -44,6 +44,9 @@ const MAX_IN_FLIGHT = 32;
 const MARK_AHEAD_MS = 50;
 // A provider's answer is worth waiting for the database: outcome writes retry this long.
 const RECORD_BUDGET_MS = 120_000;
+// Unanswered provider calls a recipient may have before it is held instead of sent again: one
+// resend covers a worker crash or a blip; a provider that keeps swallowing answers gets no more.
+const MAX_UNKNOWN_OUTCOMES = 2;
 // A missing attachment object gets this many batch attempts before its recipients fail.
 const MISSING_ATTACHMENT_ATTEMPTS = 3;
 
@@ -91,19 +94,22 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
       lt(bulkRecipients.seq, input.toSeq),
     );
     // Rows still `sending` were handed to a provider by an attempt that never reported back: their
-    // outcome is unknown. They are sent again (the bulk policy), counted in unknown_outcomes.
+    // outcome is unknown. They are sent again once (the bulk policy), counted in unknown_outcomes;
+    // a second unknown holds the recipient.
     const rows = (
       await db
         .update(bulkRecipients)
         .set({
-          status: 'claimed',
+          status: sql`case when ${bulkRecipients.status} = 'sending' and ${bulkRecipients.unknownOutcomes} >= ${MAX_UNKNOWN_OUTCOMES - 1} then 'unknown' else 'claimed' end`,
           lease,
           unknownOutcomes: sql`${bulkRecipients.unknownOutcomes} + (case when ${bulkRecipients.status} = 'sending' then 1 else 0 end)`,
           updatedAt: new Date(),
         })
         .where(and(range, inArray(bulkRecipients.status, ['pending', 'claimed', 'sending'])))
         .returning()
-    ).sort((a, b) => a.seq - b.seq);
+    )
+      .filter((r) => r.status === 'claimed')
+      .sort((a, b) => a.seq - b.seq);
     const mine = (seqs: number[]) =>
       and(eq(bulkRecipients.bulkId, input.bulkId), inArray(bulkRecipients.seq, seqs), eq(bulkRecipients.lease, lease));
 
@@ -148,12 +154,14 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
         return settle(row, 'sent', { ...counts, provider, providerMessageId: outcome.providerMessageId, error: null });
       const error = `${provider.toUpperCase()} ${outcome.code}: ${outcome.message}`;
       if (outcome.kind === 'rejected') return settle(row, 'failed', { ...counts, provider, error });
-      if (outcome.kind === 'unknown')
-        return settle(row, 'pending', {
+      if (outcome.kind === 'unknown') {
+        const held = row.unknownOutcomes + 1 >= MAX_UNKNOWN_OUTCOMES;
+        return settle(row, held ? 'unknown' : 'pending', {
           ...counts,
           unknownOutcomes: sql`${bulkRecipients.unknownOutcomes} + 1`,
-          error: `${error} (no answer: may have been delivered; sent again)`,
+          error: `${error} (no answer: may have been delivered; ${held ? 'held, not sent again' : 'sent again'})`,
         });
+      }
       if (!chooseProvider(after, input.policy))
         return settle(row, 'failed', {
           ...counts,

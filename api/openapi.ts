@@ -140,13 +140,14 @@ export function openApiDocument() {
       },
       '/v1/bulk/{id}': {
         get: {
-          summary: 'Status and exact counts: total = sent + failed + cancelled + pending',
+          summary: 'Status and exact counts: total = sent + failed + cancelled + pending + unknown',
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
           responses: {
             '200': {
               description:
-                'The bulk: `status`, `status_reason`, the counts, and `possible_duplicates` (sent recipients one of ' +
-                'whose provider calls never answered, so they may hold two copies).',
+                'The bulk: `status`, `status_reason`, the counts — `unknown`: recipients held after two unanswered ' +
+                'provider calls — and `possible_duplicates` (sent recipients one of whose provider calls never ' +
+                'answered, so they may hold two copies).',
             },
             '404': errorResponse('No such bulk for this API key'),
             '503': unavailableResponse(),
@@ -161,7 +162,10 @@ export function openApiDocument() {
             {
               name: 'status',
               in: 'query',
-              schema: { type: 'string', enum: ['pending', 'claimed', 'sending', 'sent', 'failed', 'cancelled'] },
+              schema: {
+                type: 'string',
+                enum: ['pending', 'claimed', 'sending', 'sent', 'failed', 'cancelled', 'unknown'],
+              },
             },
             { name: 'cursor', in: 'query', schema: { type: 'integer' } },
             { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000, default: 100 } },

@@ -9,6 +9,8 @@ export interface RecipientCounts {
   cancelled: number;
   /** Not yet settled: pending, or claimed by a batch in flight. */
   pending: number;
+  /** Held: two provider calls went unanswered; each may or may not have the message, none is resent. */
+  unknown: number;
   /** Sent recipients one of whose provider calls never answered: each may hold two copies. */
   possible_duplicates: number;
 }
@@ -30,7 +32,9 @@ export async function countRecipients(db: Db, bulkId: string): Promise<Recipient
     failed: by('failed'),
     cancelled: by('cancelled'),
     pending: by('pending') + by('claimed') + by('sending'),
+    unknown: by('unknown'),
   };
   const possible_duplicates = rows.find((r) => r.status === 'sent')?.uncertain ?? 0;
-  return { total: counts.sent + counts.failed + counts.cancelled + counts.pending, ...counts, possible_duplicates };
+  const total = counts.sent + counts.failed + counts.cancelled + counts.pending + counts.unknown;
+  return { total, ...counts, possible_duplicates };
 }

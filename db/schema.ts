@@ -129,8 +129,11 @@ export const deliveryAttempts = pgTable(
 
 export const bulkStatuses = ['queued', 'running', 'paused', 'cancelled', 'completed', 'failed'] as const;
 export type BulkStatus = (typeof bulkStatuses)[number];
-/** `claimed`: leased to a batch attempt, no provider called yet; `sending`: handed to a provider. */
-export const recipientStatuses = ['pending', 'claimed', 'sending', 'sent', 'failed', 'cancelled'] as const;
+/**
+ * `claimed`: leased to a batch attempt, no provider called yet; `sending`: handed to a provider;
+ * `unknown`: a second provider call went unanswered too: held, not sent a third time.
+ */
+export const recipientStatuses = ['pending', 'claimed', 'sending', 'sent', 'failed', 'cancelled', 'unknown'] as const;
 export type RecipientStatus = (typeof recipientStatuses)[number];
 
 /** One row per bulk send: the templates, the pace and the lifecycle. Counts come from its recipients. */
@@ -194,7 +197,7 @@ export const bulkRecipients = pgTable(
     lease: text('lease'),
     /**
      * Calls whose outcome never came back (timeout, reset, or a worker that died mid-call). The
-     * recipient is sent again; when it ends `sent` with this above 0 it may hold two copies.
+     * recipient is sent again once; when it ends `sent` with this above 0 it may hold two copies.
      */
     unknownOutcomes: integer('unknown_outcomes').notNull().default(0),
     provider: text('provider').$type<Provider>(),

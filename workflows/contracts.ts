@@ -109,6 +109,8 @@ export interface BulkCounts {
   failed: number;
   cancelled: number;
   pending: number;
+  /** Held: two provider calls went unanswered; none is resent a third time. */
+  unknown?: number;
   /** Sent recipients one of whose provider calls never answered: each may hold two copies. */
   possible_duplicates?: number;
 }
