@@ -186,9 +186,12 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       unavailable: DeliveryErrorType.Unavailable,
       transient: DeliveryErrorType.Transient,
     }[outcome.kind];
+    // These workflows cannot hold an unknown outcome: it ends them without a resend or failover,
+    // and the error says the message may have been delivered.
+    const held = outcome.kind === 'unknown' ? 'no answer, may have been delivered, not resent: ' : '';
     throw ApplicationFailure.create({
       type,
-      message: describe(provider, outcome),
+      message: held + describe(provider, outcome),
       nonRetryable: type === DeliveryErrorType.Rejected,
       nextRetryDelay: backoffWithJitter(attempt, timing.baseMs, timing.maxMs),
     });
