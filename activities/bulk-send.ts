@@ -13,7 +13,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { AttachmentRef, DeliveryPolicy } from '../workflows/contracts.js';
 import type { RetryTiming } from './delivery.js';
 import { createPacer } from './pacer.js';
-import { isMissingObject, retryWrite } from './persist.js';
+import { isMissingObject, retryWrite } from './infra-faults.js';
 import { backoffWithJitter } from './backoff.js';
 
 export interface BulkSendDeps extends Providers {

@@ -7,7 +7,7 @@ import { composeMime, loadAttachments, messageIdHeader } from '../delivery/compo
 import { mimeKey, type ObjectStore } from '../storage/object-store.js';
 import type { AttachmentRef } from '../workflows/contracts.js';
 import { loadMessage } from './ledger.js';
-import { isMissingObject, permanentInfrastructureError } from './persist.js';
+import { isMissingObject, permanentInfrastructureError } from './infra-faults.js';
 
 /** The composed message's S3 key and its SMTP envelope. */
 export interface ComposedMime {

@@ -8,7 +8,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { DeliveryErrorType, type DeliveryPolicy } from '../workflows/contracts.js';
 import type { ComposedMime } from './compose-mime.js';
 import { attemptsOfRun, findDelivery, recordAttempt, type AttemptRecord } from './ledger.js';
-import { isMissingObject, permanentInfrastructureError, retryWrite } from './persist.js';
+import { isMissingObject, permanentInfrastructureError, retryWrite } from './infra-faults.js';
 import { backoffWithJitter } from './backoff.js';
 
 export interface RetryTiming {

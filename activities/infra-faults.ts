@@ -1,3 +1,4 @@
+// Our own infrastructure (Postgres, S3) failing under an activity: retried, never a provider outcome.
 import { ApplicationFailure } from '@temporalio/activity';
 import { PermanentInfrastructureErrorType } from '../workflows/contracts.js';
 
