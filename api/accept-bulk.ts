@@ -1,10 +1,10 @@
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { bulkAttachments, bulkRecipients, bulks } from '../db/schema.js';
-import { bulkAttachmentRefs, startBulkWorkflow } from '../sends/start-workflows.js';
+import { startBulkWorkflow, startStoredBulk } from '../sends/start-workflows.js';
 import { bulkWorkflowId } from '../workflows/contracts.js';
 import type { AcceptDeps } from './accept-email.js';
-import { insertOrTakeBack, startFailed, storeUploads } from './accept-steps.js';
+import { insertOrTakeBack, startOrKeepQueued, storeUploads } from './accept-steps.js';
 import type { BulkRequest } from './bulk-request.js';
 import type { Rejection } from './fields.js';
 import { assertSameRequest, idFor, sha256 } from './idempotency.js';
@@ -49,12 +49,7 @@ export async function acceptBulk(
     assertSameRequest(existing.requestHash, hash);
     if (existing.status === 'queued') {
       // Stored by an earlier request whose start failed or never happened: start it now.
-      const refs = await bulkAttachmentRefs(deps.db, existing.id);
-      try {
-        await startBulkWorkflow(deps.temporal, deps, existing, refs);
-      } catch (err) {
-        throw startFailed('bulk', existing.id, err);
-      }
+      await startOrKeepQueued('bulk', existing.id, () => startStoredBulk(deps.db, deps.temporal, deps, existing));
     }
     return answer(existing.id, existing.status, existing.total);
   };
@@ -109,16 +104,14 @@ export async function acceptBulk(
     return replay(existing);
   }
 
-  try {
-    await startBulkWorkflow(
+  await startOrKeepQueued('bulk', id, () =>
+    startBulkWorkflow(
       deps.temporal,
       deps,
       { id, total, subject: r.subject, ratePerSecond: r.ratePerSecond },
       uploads.refs,
-    );
-  } catch (err) {
-    throw startFailed('bulk', id, err);
-  }
+    ),
+  );
   return answer(id, 'queued', total);
 }
 

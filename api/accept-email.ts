@@ -3,9 +3,9 @@ import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { attachments, messages } from '../db/schema.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { messageAttachmentRefs, startMessageWorkflow, type StartSettings } from '../sends/start-workflows.js';
+import { startMessageWorkflow, startStoredMessage, type StartSettings } from '../sends/start-workflows.js';
 import { emailWorkflowId } from '../workflows/contracts.js';
-import { insertOrTakeBack, startFailed, storeUploads } from './accept-steps.js';
+import { insertOrTakeBack, startOrKeepQueued, storeUploads } from './accept-steps.js';
 import { assertSameRequest, idFor, sha256 } from './idempotency.js';
 import { attachmentDigests, attachmentRows } from './store-attachments.js';
 import type { SendRequest } from './send-request.js';
@@ -82,11 +82,7 @@ export async function acceptEmail(
     return replay(deps, existing, hash);
   }
 
-  try {
-    await startMessageWorkflow(deps.temporal, deps, { ...r, id }, uploads.refs);
-  } catch (err) {
-    throw startFailed('email', id, err);
-  }
+  await startOrKeepQueued('email', id, () => startMessageWorkflow(deps.temporal, deps, { ...r, id }, uploads.refs));
   return { id, status: 'queued' };
 }
 
@@ -103,12 +99,7 @@ async function replay(deps: AcceptDeps, existing: typeof messages.$inferSelect, 
   if (existing.status === 'queued') {
     // The first request may have stored the message and not started its workflow (a failed start,
     // a crash): start it now; if it runs already, this changes nothing.
-    const refs = await messageAttachmentRefs(deps.db, existing.id);
-    try {
-      await startMessageWorkflow(deps.temporal, deps, existing, refs);
-    } catch (err) {
-      throw startFailed('email', existing.id, err);
-    }
+    await startOrKeepQueued('email', existing.id, () => startStoredMessage(deps.db, deps.temporal, deps, existing));
   }
   return { id: existing.id, status: existing.status };
 }

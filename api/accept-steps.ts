@@ -89,18 +89,22 @@ export async function insertOrTakeBack(
 }
 
 /**
- * The row is stored but its workflow start failed. The start may still have reached Temporal, so
+ * Starts a stored send. When the start fails it may still have reached Temporal, so
  * the row stays `queued`: a retry with the same Idempotency-Key starts it (one workflow id, one
  * run), and so does the repair schedule.
  */
-export function startFailed(what: 'email' | 'bulk', id: string, cause: unknown) {
-  // Not an outage (e.g. the server refused the start): say so rather than "unavailable".
-  const why = unavailableDependency(cause) ? 'Temporal is unavailable' : 'the workflow start failed';
-  return unavailable('temporal', {
-    message:
-      `${why}: ${what} ${id} is stored and queued but not started yet; it is started when the ` +
-      'request is repeated with the same Idempotency-Key, or by the repair schedule',
-    details: { id, status: 'queued' },
-    cause,
-  });
+export async function startOrKeepQueued(what: 'email' | 'bulk', id: string, start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (cause) {
+    // Not an outage (e.g. the server refused the start): say so rather than "unavailable".
+    const why = unavailableDependency(cause) ? 'Temporal is unavailable' : 'the workflow start failed';
+    throw unavailable('temporal', {
+      message:
+        `${why}: ${what} ${id} is stored and queued but not started yet; it is started when the ` +
+        'request is repeated with the same Idempotency-Key, or by the repair schedule',
+      details: { id, status: 'queued' },
+      cause,
+    });
+  }
 }
