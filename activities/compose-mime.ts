@@ -1,12 +1,10 @@
 import { Context, log } from '@temporalio/activity';
-import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
-import { messages } from '../db/schema.js';
 import { bareAddress } from '../mail/addresses.js';
 import { composeMime, loadAttachments, messageIdHeader } from '../delivery/compose.js';
 import { mimeKey, type ObjectStore } from '../storage/object-store.js';
 import type { AttachmentRef } from '../workflows/contracts.js';
-import { loadMessage } from './ledger.js';
+import { loadMessage, markSending } from './ledger.js';
 import { isMissingObject, permanentInfrastructureError } from './infra-faults.js';
 
 /** The composed message's S3 key and its SMTP envelope. */
@@ -61,10 +59,7 @@ export function createComposeActivities({ db, objects }: { db: Db; objects: Obje
      * history round trip less. Safe to run twice (the MIME is stored once).
      */
     async prepareSend(input: ComposeInput): Promise<ComposedMime> {
-      await db
-        .update(messages)
-        .set({ status: 'sending', lastError: null, updatedAt: new Date() })
-        .where(and(eq(messages.id, input.messageId), inArray(messages.status, ['queued', 'failed', 'unknown'])));
+      await markSending(db, input.messageId);
       return compose(input);
     },
   };

@@ -31,7 +31,7 @@ export interface DeliverInput {
 /** What one single send ended in, and the provider call that decided it (for the record step). */
 export interface DeliveryResult {
   status: 'sent' | 'failed' | 'unknown';
-  /** The provider that took the message (sent only; errors name the provider they came from). */
+  /** The provider that took the message, or (unknown) may have it; a failure's error names its provider. */
   provider?: Provider;
   providerMessageId?: string;
   rejectedRecipients?: RecipientRejection[];
@@ -65,6 +65,8 @@ const RECORD_BUDGET_MS = 5_000;
 
 export function createDeliveryActivities(deps: DeliveryDeps) {
   const { db, objects } = deps;
+
+  const retryTiming = (provider: Provider) => (provider === 'ses' ? deps.sesRetry : deps.smtpRetry);
 
   async function readMime(mime: ComposedMime, attempt: number): Promise<Buffer> {
     try {
@@ -150,12 +152,11 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       if (!chooseProvider(result.tally, policy))
         return { status: 'failed', error: `gave up: ${describe(provider, outcome)}`, attempt: last };
       // Retry later through Temporal (the history shows why): the ledger picks the provider then.
-      const timing = provider === 'ses' ? deps.sesRetry : deps.smtpRetry;
-      const calls = provider === 'ses' ? result.tally.ses : result.tally.smtp;
+      const { baseMs, maxMs } = retryTiming(provider);
       throw ApplicationFailure.create({
         type: DeliveryErrorType.Transient,
         message: describe(provider, outcome),
-        nextRetryDelay: backoffWithJitter(calls, timing.baseMs, timing.maxMs),
+        nextRetryDelay: backoffWithJitter(result.tally[provider], baseMs, maxMs),
       });
     },
 
@@ -179,7 +180,7 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
     const outcome = await sendThrough(deps, provider, { envelope: mime.envelope, raw });
     await retryWrite(() => recordAttempt(db, toRecord(key, outcome)), RECORD_BUDGET_MS);
     if (outcome.kind === 'accepted') return { provider, providerMessageId: outcome.providerMessageId };
-    const timing = provider === 'ses' ? deps.sesRetry : deps.smtpRetry;
+    const { baseMs, maxMs } = retryTiming(provider);
     const type = {
       rejected: DeliveryErrorType.Rejected,
       unknown: DeliveryErrorType.Rejected,
@@ -193,7 +194,7 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       type,
       message: held + describe(provider, outcome),
       nonRetryable: type === DeliveryErrorType.Rejected,
-      nextRetryDelay: backoffWithJitter(attempt, timing.baseMs, timing.maxMs),
+      nextRetryDelay: backoffWithJitter(attempt, baseMs, maxMs),
     });
   }
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { attachments, deliveryAttempts, messages, type AttemptOutcome, type Provider } from '../db/schema.js';
 import type { RecipientRejection } from '../delivery/outcome.js';
@@ -54,6 +54,17 @@ export function attemptsOfRun(db: Db, messageId: string, runId: string) {
     .from(deliveryAttempts)
     .where(and(eq(deliveryAttempts.messageId, messageId), eq(deliveryAttempts.runId, runId)))
     .orderBy(asc(deliveryAttempts.at), asc(deliveryAttempts.attempt));
+}
+
+/**
+ * queued → sending, and failed/unknown → sending when an operator resets the workflow to retry it.
+ * A sent message never moves back: a reset of a delivered send finds it in the ledger.
+ */
+export async function markSending(db: Db, messageId: string): Promise<void> {
+  await db
+    .update(messages)
+    .set({ status: 'sending', lastError: null, updatedAt: new Date() })
+    .where(and(eq(messages.id, messageId), inArray(messages.status, ['queued', 'failed', 'unknown'])));
 }
 
 export async function loadMessage(db: Db, messageId: string) {

@@ -1,7 +1,7 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { messages, type Provider } from '../db/schema.js';
-import { recordAttempt, type AttemptRecord } from './ledger.js';
+import { markSending, recordAttempt, type AttemptRecord } from './ledger.js';
 
 export interface OutcomeInput {
   messageId: string;
@@ -16,15 +16,9 @@ export interface OutcomeInput {
 /** Status writes to the messages read model. Each is a plain UPDATE, safe to run twice. */
 export function createRecordActivities({ db }: { db: Db }) {
   return {
-    /**
-     * queued → sending, and failed → sending when an operator resets the workflow to retry it.
-     * A sent message never moves back: a reset of a delivered send finds it in the ledger.
-     */
+    /** Workflows started before `prepareSend` existed: queued → sending (see ledger's markSending). */
     async markSending({ messageId }: { messageId: string }): Promise<void> {
-      await db
-        .update(messages)
-        .set({ status: 'sending', lastError: null, updatedAt: new Date() })
-        .where(and(eq(messages.id, messageId), inArray(messages.status, ['queued', 'failed', 'unknown'])));
+      await markSending(db, messageId);
     },
 
     /** Records the final outcome the workflow decided; retried by Temporal until it lands. */

@@ -2,6 +2,7 @@
 // Only `@temporalio/workflow` and types may be imported here (it is bundled into the workflow sandbox).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes.js';
+import type { RecipientRejection } from '../delivery/outcome.js';
 
 export interface AttachmentRef {
   /** S3 object key; the bytes never enter workflow history. */
@@ -37,7 +38,7 @@ export interface SendEmailResult {
   provider?: 'ses' | 'smtp';
   providerMessageId?: string;
   /** Recipients the provider refused while accepting the message for the others. */
-  rejectedRecipients?: { address: string; code: string; message: string }[];
+  rejectedRecipients?: RecipientRejection[];
   error?: string;
 }
 
