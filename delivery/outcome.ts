@@ -21,4 +21,10 @@ export type ProviderOutcome =
   | { kind: 'unknown'; code: string; message: string };
 
 export type ProviderFailure = Exclude<ProviderOutcome, { kind: 'accepted' }>;
+
+/** Socket errors raised before any byte of a request could leave: the provider never saw it. */
+export const unreachable = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** A provider error's message as recorded (capped: it lands in the ledger and the history). */
+export const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 1000);
 export type OutcomeKind = ProviderOutcome['kind'];

@@ -1,5 +1,5 @@
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import type { ProviderFailure, ProviderOutcome } from './outcome.js';
+import { errorText, unreachable, type ProviderFailure, type ProviderOutcome } from './outcome.js';
 
 export interface SesSettings {
   region: string;
@@ -69,10 +69,7 @@ const sesUnavailable = new Set([
   'SignatureDoesNotMatch',
   'CredentialsProviderError',
 ]);
-/** Socket errors raised before any byte of the request could leave: SES never saw it. */
-export const unreachable = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-export function networkCode(err: unknown): string | undefined {
+function networkCode(err: unknown): string | undefined {
   let e: unknown = err;
   for (let depth = 0; e && depth < 4; depth++) {
     const code = (e as { code?: unknown }).code;
@@ -81,8 +78,6 @@ export function networkCode(err: unknown): string | undefined {
   }
   return undefined;
 }
-
-export const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 1000);
 
 export function classifySesError(err: unknown): ProviderFailure {
   const name = err instanceof Error ? err.name : 'Error';

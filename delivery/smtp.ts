@@ -1,7 +1,13 @@
 import type { Readable } from 'node:stream';
 import nodemailer, { type SMTPPoolOptions, type SMTPTransportOptions, type Transporter } from 'nodemailer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
-import type { ProviderFailure, ProviderOutcome, RecipientRejection } from './outcome.js';
+import {
+  errorText,
+  unreachable,
+  type ProviderFailure,
+  type ProviderOutcome,
+  type RecipientRejection,
+} from './outcome.js';
 
 export interface SmtpSettings {
   /** e.g. `smtp://user:pass@relay.example.com:587?tls.servername=relay.example.com`. */
@@ -139,8 +145,6 @@ function recipientRejections(info: { rejected?: unknown; rejectedErrors?: unknow
   });
 }
 
-/** Socket errors raised before the relay could answer at all: nobody is listening there. */
-const unreachable = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 /** nodemailer codes for a session that could not be set up: DNS, proxy, TLS, AUTH, our own config. */
 const setupFailures = new Set(['EDNS', 'EPROXY', 'ETLS', 'EREQUIRETLS', 'EAUTH', 'ENOAUTH', 'EOAUTH2', 'ECONFIG']);
 /** The commands of setting the session up, as nodemailer names them in `command`. */
@@ -157,8 +161,6 @@ const misconfigurationStatus = /\b5\.7\.(8|9|10|11|57)\b/;
 const relayDenied = /relay(ing)? (access )?(denied|not permitted|not allowed|prohibited)|unable to relay|\b5\.7\.54\b/i;
 /** TLS failures Node reports through the socket (a bad certificate during STARTTLS is not ETLS). */
 const tlsFailure = /^(ERR_SSL_|ERR_TLS_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT|UNABLE_TO_(GET|VERIFY)_)/;
-
-const text = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 1000);
 
 function looksMisconfigured(reply: number, e: SmtpErrorFields): boolean {
   if (misconfigurationCodes.has(reply)) return true;
@@ -182,7 +184,7 @@ function looksMisconfigured(reply: number, e: SmtpErrorFields): boolean {
  */
 export function classifySmtpError(err: unknown): ProviderFailure {
   const e: SmtpErrorFields = typeof err === 'object' && err !== null ? (err as SmtpErrorFields) : {};
-  const message = text(err);
+  const message = errorText(err);
   const code = typeof e.code === 'string' ? e.code : err instanceof Error ? err.name : 'Error';
   const originalCode = typeof e.originalCode === 'string' ? e.originalCode : undefined;
   const command = typeof e.command === 'string' ? e.command : '';
