@@ -112,9 +112,13 @@ describe('bulk sends under infrastructure faults', () => {
   });
 
   it('resends a recipient whose SES answer was reset after the request went out once, counts it, and holds it after a second', async () => {
-    // Every other SES answer is reset: the request reached SES, the worker cannot know it.
-    await faults.ses.resetPeer(0, { stream: 'downstream', toxicity: 0.5 });
+    // Every SES answer is reset until SES has taken 5 of these requests: the requests reached SES,
+    // the worker cannot know it. (On every connection, kept-alive ones included.)
+    await faults.ses.resetPeer(0, { stream: 'downstream' });
+    const before = h.ses.messages.length;
     const res = await postBulk(h, bulkBody(20, 'rst', { rate_per_second: 200 }));
+    await h.ses.waitForMessages(before + 5);
+    await faults.ses.heal();
     const result = await bulkResult(h, res.body.id);
     expect(result).toMatchObject({ status: 'completed', failed: 0, pending: 0 });
     expect(result.sent + (result.unknown ?? 0)).toBe(20);
