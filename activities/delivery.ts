@@ -7,7 +7,7 @@ import { deliverNow, sendThrough, type Providers } from '../delivery/send.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { DeliveryErrorType, type DeliveryPolicy } from '../workflows/contracts.js';
 import type { ComposedMime } from './compose-mime.js';
-import { attemptsOfRun, findDelivery, recordAttempt, type AttemptRecord } from './ledger.js';
+import { attemptsOf, findDelivery, recordAttempt, type AttemptRecord } from './ledger.js';
 import { isMissingObject, permanentInfrastructureError, retryWrite } from './infra-faults.js';
 import { backoffWithJitter } from './backoff.js';
 
@@ -87,12 +87,14 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
     async deliver({ messageId, mime, policy }: DeliverInput & { policy: DeliveryPolicy }): Promise<DeliveryResult> {
       const { attempt, workflowExecution } = Context.current().info;
       const runId = workflowExecution?.runId ?? '';
-      const already = await findDelivery(db, messageId);
+      const ledger = await attemptsOf(db, messageId);
+      const already = ledger.find((a) => a.outcome === 'sent');
       if (already) {
         log.info('already delivered; not sending again', { messageId, provider: already.provider });
-        return { status: 'sent', ...already };
+        return { status: 'sent', provider: already.provider, providerMessageId: already.providerMessageId ?? '' };
       }
-      const past = await attemptsOfRun(db, messageId, runId);
+      // This run's calls are what the failover rule counts (an operator's reset starts afresh).
+      const past = ledger.filter((a) => a.runId === runId);
       const open = past.find((a) => a.outcome === 'pending' || a.outcome === 'unknown');
       if (open) {
         const error = `${open.provider.toUpperCase()} call (attempt ${open.attempt}) may have been delivered: its answer never arrived; held, not resent`;

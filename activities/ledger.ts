@@ -47,12 +47,12 @@ export async function findDelivery(db: Db, messageId: string) {
   return row ? { provider: row.provider, providerMessageId: row.providerMessageId ?? '' } : undefined;
 }
 
-/** This run's provider calls, oldest first: what the failover rule counts. */
-export function attemptsOfRun(db: Db, messageId: string, runId: string) {
+/** Every provider call of a message, every run, oldest first: the ledger a delivery reads once. */
+export function attemptsOf(db: Db, messageId: string) {
   return db
     .select()
     .from(deliveryAttempts)
-    .where(and(eq(deliveryAttempts.messageId, messageId), eq(deliveryAttempts.runId, runId)))
+    .where(eq(deliveryAttempts.messageId, messageId))
     .orderBy(asc(deliveryAttempts.at), asc(deliveryAttempts.attempt));
 }
 
