@@ -88,6 +88,11 @@ const schema = z.object({
   REPAIR_AFTER_SECONDS: int(1).default(60),
   /** How often the repair schedule (a Temporal Schedule the worker creates) looks for them. */
   REPAIR_INTERVAL_SECONDS: int(1).default(60),
+
+  /** Worker: a workflow bundle built by `npm run build` (dist/workflow-bundle.js); unset: bundle at start. */
+  WORKFLOW_BUNDLE_PATH: optionalString,
+  /** Worker: open workflows kept in memory (sticky cache); bounds RSS under a backlog of open sends. */
+  WORKER_MAX_CACHED_WORKFLOWS: int(0).default(250),
 });
 
 export type Config = z.infer<typeof schema>;

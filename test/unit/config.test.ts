@@ -43,6 +43,16 @@ describe('loadConfig', () => {
       expect(c[unset as keyof typeof c], unset).toBeUndefined();
   });
 
+  it('bounds the worker cache and leaves the workflow bundle unset by default', () => {
+    const c = loadConfig({});
+    expect(c.WORKER_MAX_CACHED_WORKFLOWS).toBe(250);
+    expect(c.WORKFLOW_BUNDLE_PATH).toBeUndefined();
+    expect(
+      loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '40', WORKFLOW_BUNDLE_PATH: ' dist/workflow-bundle.js ' }),
+    ).toMatchObject({ WORKER_MAX_CACHED_WORKFLOWS: 40, WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js' });
+    expect(errorOf({ WORKER_MAX_CACHED_WORKFLOWS: '-1' }).message).toMatch(/^\s+WORKER_MAX_CACHED_WORKFLOWS: /m);
+  });
+
   it('reads only the environment it is given', () => {
     expect(loadConfig({ PORT: '8080', MAX_RECIPIENTS: '7' })).toMatchObject({ PORT: 8080, MAX_RECIPIENTS: 7 });
   });
