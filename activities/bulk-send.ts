@@ -1,6 +1,5 @@
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
-import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import PQueue from 'p-queue';
 import type { Db } from '../db/create-db.js';
 import { bulkRecipients, bulks } from '../db/schema.js';
@@ -13,7 +12,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { AttachmentRef, DeliveryPolicy } from '../workflows/contracts.js';
 import type { RetryTiming } from './delivery.js';
 import { createPacer } from './pacer.js';
-import { isMissingObject, retryWrite } from './infra-faults.js';
+import { createOutcomeWriter, type RecipientOutcome } from './bulk-outcomes.js';
+import { isMissingObject } from './infra-faults.js';
 import { backoffWithJitter } from './backoff.js';
 
 export interface BulkSendDeps extends Providers {
@@ -35,7 +35,6 @@ export interface BatchInput {
 }
 
 type Row = typeof bulkRecipients.$inferSelect;
-type Settled = 'sent' | 'failed' | 'pending' | 'unknown';
 
 // Sends in flight at once inside a batch: the pace decides when each starts, this bounds the
 // overlap when the provider is slow.
@@ -44,6 +43,14 @@ const MAX_IN_FLIGHT = 32;
 const MARK_AHEAD_MS = 50;
 // A provider's answer is worth waiting for the database: outcome writes retry this long.
 const RECORD_BUDGET_MS = 120_000;
+// Outcomes are written in groups: one UPDATE per this many ms of answers, or per this many rows.
+// A recipient stays `sending` until its outcome is written, so this widens the window in which a
+// worker crash leaves a call counted as unknown (and resent once) by at most OUTCOME_FLUSH_MS.
+const OUTCOME_FLUSH_MS = 20;
+const OUTCOME_FLUSH_ROWS = 50;
+// Dispatch waits while this many outcomes are unwritten (a slow database), so the rows `sending`
+// at any time stay bounded: in flight plus unwritten.
+const MAX_UNWRITTEN = 2 * OUTCOME_FLUSH_ROWS;
 // Unanswered provider calls a recipient may have before it is held instead of sent again: one
 // resend covers a worker crash or a blip; a provider that keeps swallowing answers gets no more.
 const MAX_UNKNOWN_OUTCOMES = 2;
@@ -115,28 +122,40 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
 
     let deferred = 0;
     let lastError: string | undefined;
-    const settle = async (row: Row, status: Settled, set: PgUpdateSetSource<typeof bulkRecipients>) => {
+    let stopped: unknown;
+    const outcomes = createOutcomeWriter({
+      db,
+      bulkId: input.bulkId,
+      lease,
+      flushMs: OUTCOME_FLUSH_MS,
+      flushRows: OUTCOME_FLUSH_ROWS,
+      budgetMs: RECORD_BUDGET_MS,
+      onLost(err, seqs) {
+        // Those rows stay `sending`: the next attempt counts each as an unanswered call.
+        stopped ??= err;
+        log.error('could not record recipient outcomes', { bulkId: input.bulkId, seqs, error: err.message });
+      },
+    });
+    /** The outcome is written with the next flush; until then the row stays `sending`. */
+    const settle = (row: Row, status: RecipientOutcome['status'], set: Omit<RecipientOutcome, 'seq' | 'status'>) => {
       if (status === 'pending') {
         deferred++;
-        lastError = typeof set.error === 'string' ? set.error : undefined;
+        lastError = set.error ?? undefined;
       }
-      await retryWrite(
-        () =>
-          db
-            .update(bulkRecipients)
-            .set({ status, ...set, updatedAt: new Date() })
-            .where(and(mine([row.seq]), eq(bulkRecipients.status, 'sending'))),
-        RECORD_BUDGET_MS,
-      );
+      outcomes.record({ seq: row.seq, status, ...set });
     };
 
+    // Once per batch: everything about the message that is the same for every recipient.
+    const common = { from: bulk.from, replyTo: bulk.replyTo, headers: bulk.headers };
+
+    /** Composes and sends one copy; resolves when the provider answered (the outcome is buffered). */
     async function deliverRow(row: Row): Promise<void> {
       let raw: Buffer;
       try {
         if (typeof files === 'string') throw new Error(files);
         const mail = render({ email: row.email, name: row.name, data: row.data });
         const to = formatAddress({ address: row.email, ...(row.name ? { name: row.name } : {}) });
-        const fields = { from: bulk!.from, to: [to], replyTo: bulk!.replyTo, headers: bulk!.headers, ...mail };
+        const fields = { ...common, to: [to], ...mail };
         raw = await composeMime(fields, files, messageIdHeader(`${input.bulkId}.${row.seq}`, fromAddress));
       } catch (err) {
         const reason = err instanceof TemplateError ? err.message : `could not compose: ${(err as Error).message}`;
@@ -158,7 +177,7 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
         const held = row.unknownOutcomes + 1 >= MAX_UNKNOWN_OUTCOMES;
         return settle(row, held ? 'unknown' : 'pending', {
           ...counts,
-          unknownOutcomes: sql`${bulkRecipients.unknownOutcomes} + 1`,
+          unknownOutcome: true,
           error: `${error} (no answer: may have been delivered; ${held ? 'held, not sent again' : 'sent again'})`,
         });
       }
@@ -175,11 +194,11 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
     const pacer = createPacer(input.ratePerSecond, input.startAt);
     const chunkSize = Math.max(1, Math.min(MAX_IN_FLIGHT, Math.ceil((input.ratePerSecond * MARK_AHEAD_MS) / 1000)));
     let dispatched = 0;
-    let stopped: unknown;
-    while (dispatched < rows.length) {
+    while (dispatched < rows.length && stopped === undefined) {
       await pacer.ready(signal);
       if (signal.aborted) break;
       await queue.onSizeLessThan(1);
+      await outcomes.room(MAX_UNWRITTEN);
       const chunk = rows.slice(dispatched, dispatched + chunkSize);
       let marked: Set<number>;
       try {
@@ -202,18 +221,17 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
         void queue
           .add(() => deliverRow(row))
           .catch((err: Error) => {
-            // Its outcome write never landed: the row stays `sending`, the next attempt counts it unknown.
+            // Not a provider answer (deliverNow classifies those): the row stays `sending`, and the
+            // next attempt counts it unknown.
             stopped ??= err;
-            log.error('could not record a recipient outcome', {
-              bulkId: input.bulkId,
-              seq: row.seq,
-              error: err.message,
-            });
+            log.error('could not send a recipient', { bulkId: input.bulkId, seq: row.seq, error: err.message });
           });
       }
     }
-    // Sends already handed to a provider finish and are recorded, even when cancelled.
+    // Sends already handed to a provider finish and are recorded, even when cancelled: every
+    // outcome is written (or given up after RECORD_BUDGET_MS) before the batch ends.
     await queue.onIdle();
+    await outcomes.settled();
 
     if (signal.aborted || stopped !== undefined) {
       // Claimed rows never handed to a provider go back as they were: nothing was attempted for them.

@@ -102,6 +102,43 @@ describe('bulk sends under infrastructure faults', () => {
     expect(extra).toBeLessThanOrEqual(result.possible_duplicates ?? 0);
   });
 
+  it('records each buffered outcome as its provider answered when Postgres is cut while outcomes wait for their write', async () => {
+    // Outcomes are written in groups (activities/bulk-outcomes.ts). The cut lands while answers,
+    // accepted and rejected ones mixed, are buffered or in a write: each must still land on its own
+    // row, with its own SES message id, before the batch completes, and none may be lost (a lost
+    // one stays `sending`, is counted unknown and sent a second time).
+    const n = 120;
+    const before = h.ses.messages.length;
+    const res = await postBulk(h, bulkBody(n, 'flush', { rate_per_second: 200 }));
+    expect(res.status).toBe(202);
+    await h.ses.waitForMessages(before + 40);
+    h.ses.failNext('reject', 'reject', 'reject');
+    await faults.postgres.outage(1_500);
+    const result = await bulkResult(h, res.body.id);
+    expect(result).toMatchObject({ status: 'completed', total: n, sent: n - 3, failed: 3, pending: 0 });
+    expect(result.possible_duplicates ?? 0).toBe(0);
+
+    const sesIds = new Map(
+      h.ses.messages.filter((m) => m.destination[0]?.startsWith('flush-')).map((m) => [m.destination[0], m.messageId]),
+    );
+    expect([...copiesByAddress(h.ses.messages, 'flush').values()]).toEqual(Array(n - 3).fill(1));
+    const rows = await direct.db.select().from(bulkRecipients).where(eq(bulkRecipients.bulkId, res.body.id));
+    expect(rows).toHaveLength(n);
+    for (const row of rows) {
+      expect(row.unknownOutcomes, row.email).toBe(0);
+      expect(row.attempts, row.email).toBe(1);
+      if (row.status === 'sent') {
+        expect(row.provider, row.email).toBe('ses');
+        expect(row.providerMessageId, row.email).toBe(sesIds.get(row.email));
+        expect(row.error, row.email).toBeNull();
+      } else {
+        expect(row.status, row.email).toBe('failed');
+        expect(sesIds.has(row.email), row.email).toBe(false);
+        expect(row.error, row.email).toMatch(/^SES /);
+      }
+    }
+  });
+
   it('sends each recipient once when SES answers slower than the old heartbeat timeout', async () => {
     await faults.ses.latency(6_000, { stream: 'downstream' });
     const res = await postBulk(h, bulkBody(30, 'slow', { rate_per_second: 200 }));
