@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.cache/**', '.data/**', 'bench/out/**', 'db/migrations/**'] },
+  { ignores: ['node_modules/**', '.cache/**', '.data/**', 'dist/**', 'bench/out/**', 'db/migrations/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

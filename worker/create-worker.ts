@@ -11,7 +11,10 @@ import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Config } from '../config/config.js';
 import { startSettings, type StartConfig } from '../sends/start-workflows.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+// workflows/index.ts under tsx, workflows/index.js when this module runs compiled from dist/.
+export const workflowsPath = fileURLToPath(
+  new URL(`../workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+);
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -19,6 +22,7 @@ export interface WorkerOptions {
    * bulk batch size (with the SES quota it gives the bulk queue's activities per second), and what
    * the repair needs to start sends as the API does. */
   config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'BULK_TASK_QUEUE' | 'BULK_BATCH_SIZE'> &
+    Partial<Pick<Config, 'WORKER_MAX_CACHED_WORKFLOWS'>> &
     StartConfig;
   deps: ActivityDeps;
   /** A pre-built bundle (tests build one per run); otherwise the worker bundles at start. */
@@ -59,6 +63,11 @@ export async function createWorkers(o: WorkerOptions): Promise<Workers> {
     taskQueue: o.config.TEMPORAL_TASK_QUEUE,
     activities,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath }),
+    // Open workflows kept in memory (the SDK's default grows with the heap limit: thousands). A
+    // backlog of open single sends otherwise keeps every one cached; evicted ones replay on demand.
+    ...(o.config.WORKER_MAX_CACHED_WORKFLOWS !== undefined
+      ? { maxCachedWorkflows: o.config.WORKER_MAX_CACHED_WORKFLOWS }
+      : {}),
   });
   const bulk = await Worker.create({
     connection: o.connection,

@@ -1,4 +1,6 @@
 // Production entry of the worker: polls the task queue, runs workflows and their activities.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config/config.js';
@@ -14,10 +16,16 @@ if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (for a local
 const dbHandle = await createDb({ url: config.DATABASE_URL });
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
 const deps = await activityDepsFromConfig(config, dbHandle.db);
+// The pre-built bundle: WORKFLOW_BUNDLE_PATH, else (compiled, `node dist/worker/main.js`) the one
+// `npm run build` wrote next to it; under tsx without the variable the worker bundles at start.
+const builtBundle = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+const bundlePath =
+  config.WORKFLOW_BUNDLE_PATH ?? (import.meta.url.endsWith('.js') && existsSync(builtBundle) ? builtBundle : undefined);
 const worker = await createWorkers({
   connection,
   config,
   deps,
+  ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
 });
 void ensureRepairScheduleEventually(
   new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
@@ -25,7 +33,13 @@ void ensureRepairScheduleEventually(
   logger,
 );
 logger.info(
-  { taskQueue: config.TEMPORAL_TASK_QUEUE, bulkTaskQueue: config.BULK_TASK_QUEUE, sesMaxSendRate: deps.sesMaxSendRate },
+  {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    bulkTaskQueue: config.BULK_TASK_QUEUE,
+    sesMaxSendRate: deps.sesMaxSendRate,
+    workflowBundle: bundlePath ?? 'bundled at start',
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+  },
   'worker running',
 );
 // The worker SDK drains in-flight tasks on SIGINT/SIGTERM by itself before run() resolves.
