@@ -1,14 +1,21 @@
 # One image for every Mailroom process; the command picks the role:
-#   API (default):  npx tsx api/server.ts
-#   worker:         npx tsx worker/main.ts
-#   migrations:     npx tsx scripts/migrate.ts
-# Production runs the TypeScript sources through tsx (a regular dependency), so there is no
-# build step and no dev dependencies in the image.
+#   API (default):  node dist/api/server.js
+#   worker:         node dist/worker/main.js   (loads the pre-built dist/workflow-bundle.js)
+#   migrations:     node dist/scripts/migrate.js
+# Production runs compiled JavaScript: the build stage compiles the sources and pre-builds the
+# workflow bundle (`npm run build`), so the runtime neither runs tsx nor webpack at start, and holds
+# only production dependencies.
 
 # Debian (glibc), not Alpine: Temporal's native core (@temporalio/core-bridge) and @swc/core ship
 # prebuilt glibc binaries in their npm packages.
-FROM node:20-bookworm-slim
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build
 
+FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 
@@ -17,11 +24,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
     && npm cache clean --force
 
-# Sources stay owned by root and read-only for the runtime user; tsx writes its cache to /tmp.
-COPY . .
+# Compiled code, SQL migrations and the workflow bundle; owned by root, read-only for the runtime user.
+COPY --from=build /app/dist ./dist
+ENV WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js
 
-# The node image's unprivileged user (uid 1000); it has a home for npx's logs and cache.
+# The node image's unprivileged user (uid 1000).
 USER node
 
 EXPOSE 3000
-CMD ["npx", "tsx", "api/server.ts"]
+CMD ["node", "dist/api/server.js"]
