@@ -1,4 +1,5 @@
-// R6: a soak at 200 req/s on /v1/emails with the worker sending: 0 errors, flat API and worker RSS.
+// R6: a soak at 200 req/s on /v1/emails with the worker sending: 0 errors, flat API and worker RSS
+// (a time series every 10 s in the notes).
 import { smallEmail } from '../support/bulk.js';
 import { httpLoad } from '../support/load.js';
 import { sampleRss } from '../support/processes.js';
@@ -23,7 +24,17 @@ export async function r6(ctx: CaseContext) {
     const [sent] =
       await stack.sql`select count(*) filter (where status = 'sent')::int as sent, count(*)::int as total from messages`;
     const errs = load.non2xx + load.errors;
+    // Flat: the last sample against the first one after the warm-up.
     const flat = (s: { startMb: number; endMb: number }) => s.endMb / s.startMb;
+    // The RSS time series, one point every 10 s (samples are taken every second).
+    const every10s = (series: { s: number; mb: number }[]) =>
+      series.filter(
+        (p, i) => i === 0 || i === series.length - 1 || Math.floor(p.s / 10) > Math.floor(series[i - 1]!.s / 10),
+      );
+    const seriesText = (series: { s: number; mb: number }[]) =>
+      every10s(series)
+        .map((p) => `${round(p.s, 0)}s ${round(p.mb, 0)}`)
+        .join(', ');
     ctx.row({
       metric: `errors in ${seconds} s at 200 req/s`,
       value: errs,
@@ -63,6 +74,11 @@ export async function r6(ctx: CaseContext) {
       target: 'info',
       verdict: 'INFO',
     });
+    ctx.note(
+      `API and worker run as production runs them (${stack.runtime === 'dist' ? 'node dist/…, the worker on the pre-built workflow bundle' : 'node --import tsx'}); RSS sampled every 1 s from the end of a 10-s warm-up, flat = last / first.`,
+    );
+    ctx.note(`API RSS (MB) every 10 s: ${seriesText(a.series)}`);
+    ctx.note(`worker RSS (MB) every 10 s: ${seriesText(w.series)}`);
     ctx.result.data = { load, api: a, worker: w, sent };
   } finally {
     await stack.close();

@@ -88,12 +88,18 @@ export function spawnProc(o: SpawnOptions): Proc {
   };
 }
 
-/** Samples a process's RSS every intervalMs; stop() returns start, end and peak in MB. */
+/** Samples a process's RSS every intervalMs; stop() returns start, end and peak in MB, and the
+ * samples as a time series (seconds since the start, MB). */
 export function sampleRss(pid: () => number, intervalMs = 250) {
   const samples: number[] = [];
+  const series: { s: number; mb: number }[] = [];
+  const t0 = Date.now();
   const take = () => {
     const v = procMemMb(pid());
-    if (v > 0) samples.push(v);
+    if (v > 0) {
+      samples.push(v);
+      series.push({ s: (Date.now() - t0) / 1000, mb: v });
+    }
   };
   take();
   const timer = setInterval(take, intervalMs);
@@ -105,6 +111,7 @@ export function sampleRss(pid: () => number, intervalMs = 250) {
         startMb: samples[0] ?? 0,
         endMb: samples[samples.length - 1] ?? 0,
         peakMb: Math.max(0, ...samples),
+        series,
       };
     },
   };

@@ -1,7 +1,9 @@
 // The whole Mailroom stack for one benchmark case, outside vitest: a Temporal dev server on free
 // ports (file-backed, WAL), a fresh Postgres database (migrated, dropped afterwards), local S3, the
-// SES v2 stand-in, the SMTP sink, the API and the worker as real processes (their RSS is measured).
+// SES v2 stand-in, the SMTP sink, the API and the worker as real processes (their RSS is measured),
+// run as production runs them: `node dist/…` after one `npm run build` (or through tsx, `runtime`).
 // With `proxies: true`, Toxiproxy sits between those processes and Postgres, S3, SES and Temporal.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +17,7 @@ import { devServerArgs, ensureSearchAttributes } from '../../local/temporal-dev-
 import { resolveTemporalCli } from '../../scripts/temporal-cli.mjs';
 import { freePort } from '../../local/free-port.js';
 import { hostPort, startToxiproxy, type FaultProxy, type ToxiproxyServer } from '../../local/toxiproxy.js';
-import { spawnProc, type Proc } from './processes.js';
+import { root, spawnProc, type Proc } from './processes.js';
 
 export const API_KEY = 'bench-key';
 export const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -34,6 +36,37 @@ export interface StackOptions {
    * workers through separate Temporal proxies). The benchmark's own clients (`sql`, `client`) stay direct.
    */
   proxies?: boolean;
+  /**
+   * How the API and worker run: `dist` (default) as production does — `node dist/…` after
+   * `npm run build`, the worker on the pre-built workflow bundle; `tsx` from the TypeScript sources,
+   * the worker bundling its workflows at start (the earlier runs' way; P4 keeps it as a baseline).
+   */
+  runtime?: 'dist' | 'tsx';
+}
+
+let built: Promise<void> | undefined;
+/** `npm run build` once per benchmark process, so dist/ is the code under test. */
+export function buildOnce(): Promise<void> {
+  built ??= new Promise<void>((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code === 0) {
+        console.log(`(npm run build: ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+        resolve();
+      } else reject(new Error(`npm run build exited ${code}`));
+    });
+  });
+  return built;
+}
+
+/** The command line of a Mailroom process: compiled (`dist`) or through tsx. */
+function entry(runtime: 'dist' | 'tsx', source: 'worker/main' | 'api/server') {
+  return runtime === 'dist' ? [join(root, 'dist', `${source}.js`)] : ['--import', 'tsx', `${source}.ts`];
 }
 
 /** The stack's fault proxies (`proxies: true`). */
@@ -126,7 +159,9 @@ export async function startStack(o: StackOptions = {}) {
   const close = async () => {
     for (const c of cleanups.reverse()) await c().catch((e) => console.error('cleanup:', (e as Error).message));
   };
+  const runtime = o.runtime ?? 'dist';
   try {
+    if (runtime === 'dist') await buildOnce();
     const [temporal, db, s3, ses, smtp] = await Promise.all([
       startTemporal(dir, o.temporalPartitions),
       createBenchDb(),
@@ -173,6 +208,7 @@ export async function startStack(o: StackOptions = {}) {
       SES_TIMEOUT_MS: '5000',
       RETRY_BASE_MS: '200',
       RETRY_MAX_MS: '2000',
+      ...(runtime === 'dist' ? { WORKFLOW_BUNDLE_PATH: join(root, 'dist', 'workflow-bundle.js') } : {}),
       ...o.env,
     };
     if (faults) {
@@ -207,7 +243,7 @@ export async function startStack(o: StackOptions = {}) {
         spawnProc({
           name: `worker-${++workerCount}`,
           command: process.execPath,
-          args: ['--import', 'tsx', 'worker/main.ts'],
+          args: entry(runtime, 'worker/main'),
           env,
           readyText: '"worker running"',
           logFile: join(dir, `worker-${workerCount}.log`),
@@ -225,7 +261,7 @@ export async function startStack(o: StackOptions = {}) {
         spawnProc({
           name: `api-${++apiCount}`,
           command: process.execPath,
-          args: ['--import', 'tsx', 'api/server.ts'],
+          args: entry(runtime, 'api/server'),
           env: apiEnv,
           readyText: '"API listening"',
           logFile: join(dir, 'api.log'),
@@ -241,6 +277,7 @@ export async function startStack(o: StackOptions = {}) {
     return {
       dir,
       env,
+      runtime,
       temporal,
       client,
       db: db.handle as DbHandle,
