@@ -2,6 +2,8 @@
 // peak. The worker runs as production runs it (`node dist/worker/main.js` on the pre-built workflow
 // bundle); a second stack runs the smallest size with the worker through tsx, bundling at start (the
 // way earlier runs measured), as a baseline for the memory rows.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { bulkRuns } from '../support/bulk.js';
 import { procMemMb, sampleRss } from '../support/processes.js';
 import { round, verdict, type CaseContext } from '../support/report.js';
@@ -17,17 +19,57 @@ async function idleRss(pid: number) {
   return procMemMb(pid);
 }
 
+interface MemLine {
+  t: number;
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** The worker's own process.memoryUsage() at its largest RSS between from and to (mem-probe.mjs). */
+function probeAtPeak(file: string, from: number, to: number): MemLine | undefined {
+  if (!existsSync(file)) return undefined;
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as MemLine)
+    .filter((l) => l.t >= from && l.t <= to);
+  return lines.reduce<MemLine | undefined>((a, b) => (a && a.rss >= b.rss ? a : b), undefined);
+}
+
+export const describeMem = (m: MemLine | undefined) =>
+  m
+    ? `RSS ${round(m.rss, 0)} = V8 heap ${round(m.heapTotal, 0)} (used ${round(m.heapUsed, 0)}) + external ${round(m.external, 0)} (ArrayBuffers ${round(m.arrayBuffers, 0)}) + other ${round(m.rss - m.heapTotal - m.external, 0)} (code, Temporal core, libc)`
+    : 'no probe';
+
+// Extra Node flags for the worker, to try heap settings by measurement (e.g. "--max-semi-space-size=8").
+const workerNodeArgs = (process.env.P4_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 async function scaleRuns(sizes: number[], runtime: 'dist' | 'tsx') {
-  const stack = await startStack({ env, runtime });
+  const stack = await startStack({ env, runtime, memProbe: true, workerNodeArgs });
   try {
     const worker = stack.workers[0]!;
+    const probe = join(stack.dir, 'mem-worker-1.jsonl');
     const idleMb = await idleRss(worker.pid);
-    const results: { n: number; seconds: number; maxHistory: number; runs: number; peakMb: number; endMb: number }[] =
-      [];
+    const idleProbe = probeAtPeak(probe, Date.now() - 1_500, Date.now());
+    const results: {
+      n: number;
+      seconds: number;
+      maxHistory: number;
+      runs: number;
+      peakMb: number;
+      endMb: number;
+      atPeak?: MemLine;
+    }[] = [];
     for (const n of sizes) {
       const rss = sampleRss(() => worker.pid, 500);
+      const from = Date.now();
       const r = await timeBulk(stack, n, `scale${n}${runtime}`, 3_600_000);
       const mem = rss.stop();
+      await new Promise((res) => setTimeout(res, 1_100));
+      const atPeak = probeAtPeak(probe, from, Date.now());
       const runs = await bulkRuns(stack.client, r.id);
       results.push({
         n,
@@ -36,10 +78,11 @@ async function scaleRuns(sizes: number[], runtime: 'dist' | 'tsx') {
         runs: runs.length,
         peakMb: mem.peakMb,
         endMb: mem.endMb,
+        atPeak,
       });
     }
     const hwm = procMemMb(worker.pid, 'VmHWM');
-    return { idleMb, results, hwm };
+    return { idleMb, idleProbe, results, hwm };
   } finally {
     await stack.close();
   }
@@ -108,5 +151,8 @@ export async function p4(ctx: CaseContext) {
   ctx.note(
     `Baseline for "time" is the largest run's time per recipient × N. Worker (node dist/worker/main.js, WORKFLOW_BUNDLE_PATH=dist/workflow-bundle.js): RSS idle ${round(prod.idleMb, 0)} MB (3 s after ready, before the first task), after each bulk ${results.map((r) => `${r.n}: ${round(r.endMb, 0)}`).join(', ')} MB, lifetime peak (VmHWM) ${round(prod.hwm, 0)} MB. tsx baseline (node --import tsx worker/main.ts, bundling at start): idle ${round(tsx.idleMb, 0)} MB, ${t.n} recipients in ${round(t.seconds, 2)} s, peak ${round(t.peakMb, 0)} MB, VmHWM ${round(tsx.hwm, 0)} MB.`,
   );
-  ctx.result.data = { prod, tsx };
+  ctx.note(
+    `Where the worker's memory is (its own process.memoryUsage(), 1-s probe): idle ${describeMem(prod.idleProbe)}; ${results.map((r) => `${r.n} at its peak: ${describeMem(r.atPeak)}`).join('; ')}. tsx idle: ${describeMem(tsx.idleProbe)}.${workerNodeArgs.length ? ` Worker Node flags: ${workerNodeArgs.join(' ')}.` : ''}`,
+  );
+  ctx.result.data = { prod, tsx, workerNodeArgs };
 }

@@ -42,6 +42,10 @@ export interface StackOptions {
    * the worker bundling its workflows at start (the earlier runs' way; P4 keeps it as a baseline).
    */
   runtime?: 'dist' | 'tsx';
+  /** Node flags for the worker processes (P4 tries heap limits with them). */
+  workerNodeArgs?: string[];
+  /** Worker processes append process.memoryUsage() every second to `<dir>/mem-worker-<n>.jsonl`. */
+  memProbe?: boolean;
 }
 
 let built: Promise<void> | undefined;
@@ -243,8 +247,12 @@ export async function startStack(o: StackOptions = {}) {
         spawnProc({
           name: `worker-${++workerCount}`,
           command: process.execPath,
-          args: entry(runtime, 'worker/main'),
-          env,
+          args: [
+            ...(o.workerNodeArgs ?? []),
+            ...(o.memProbe ? ['--import', join(root, 'bench', 'support', 'mem-probe.mjs')] : []),
+            ...entry(runtime, 'worker/main'),
+          ],
+          env: o.memProbe ? { ...env, MEM_PROBE_FILE: join(dir, `mem-worker-${workerCount}.jsonl`) } : env,
           readyText: '"worker running"',
           logFile: join(dir, `worker-${workerCount}.log`),
         }),
