@@ -1,6 +1,6 @@
 # One image for every Mailroom process; the command picks the role:
 #   API (default):  node dist/api/server.js
-#   worker:         node dist/worker/main.js   (loads the pre-built dist/workflow-bundle.js)
+#   worker:         node --max-old-space-size=256 dist/worker/main.js   (loads dist/workflow-bundle.js)
 #   migrations:     node dist/scripts/migrate.js
 # Production runs compiled JavaScript: the build stage compiles the sources and pre-builds the
 # workflow bundle (`npm run build`), so the runtime neither runs tsx nor webpack at start, and holds
