@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { bulkRuns } from '../support/bulk.js';
 import { procMemMb, sampleRss } from '../support/processes.js';
 import { round, verdict, type CaseContext } from '../support/report.js';
-import { startStack } from '../support/stack.js';
+import { productionWorkerNodeArgs, startStack } from '../support/stack.js';
 import { timeBulk } from './p1-throughput.js';
 
 const TARGET_MB = 300;
@@ -44,11 +44,20 @@ export const describeMem = (m: MemLine | undefined) =>
     ? `RSS ${round(m.rss, 0)} = V8 heap ${round(m.heapTotal, 0)} (used ${round(m.heapUsed, 0)}) + external ${round(m.external, 0)} (ArrayBuffers ${round(m.arrayBuffers, 0)}) + other ${round(m.rss - m.heapTotal - m.external, 0)} (code, Temporal core, libc)`
     : 'no probe';
 
-// Extra Node flags for the worker, to try heap settings by measurement (e.g. "--max-semi-space-size=8").
-const workerNodeArgs = (process.env.P4_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+// Node flags for the dist worker, to try heap settings by measurement (e.g. "--max-semi-space-size=8");
+// unset: production's (productionWorkerNodeArgs); set to a space for none.
+const workerNodeArgs =
+  process.env.P4_WORKER_NODE_ARGS === undefined
+    ? productionWorkerNodeArgs
+    : process.env.P4_WORKER_NODE_ARGS.split(' ').filter(Boolean);
 
 async function scaleRuns(sizes: number[], runtime: 'dist' | 'tsx') {
-  const stack = await startStack({ env, runtime, memProbe: true, workerNodeArgs });
+  const stack = await startStack({
+    env,
+    runtime,
+    memProbe: true,
+    workerNodeArgs: runtime === 'dist' ? workerNodeArgs : [],
+  });
   try {
     const worker = stack.workers[0]!;
     const probe = join(stack.dir, 'mem-worker-1.jsonl');
@@ -152,7 +161,7 @@ export async function p4(ctx: CaseContext) {
     `Baseline for "time" is the largest run's time per recipient × N. Worker (node dist/worker/main.js, WORKFLOW_BUNDLE_PATH=dist/workflow-bundle.js): RSS idle ${round(prod.idleMb, 0)} MB (3 s after ready, before the first task), after each bulk ${results.map((r) => `${r.n}: ${round(r.endMb, 0)}`).join(', ')} MB, lifetime peak (VmHWM) ${round(prod.hwm, 0)} MB. tsx baseline (node --import tsx worker/main.ts, bundling at start): idle ${round(tsx.idleMb, 0)} MB, ${t.n} recipients in ${round(t.seconds, 2)} s, peak ${round(t.peakMb, 0)} MB, VmHWM ${round(tsx.hwm, 0)} MB.`,
   );
   ctx.note(
-    `Where the worker's memory is (its own process.memoryUsage(), 1-s probe): idle ${describeMem(prod.idleProbe)}; ${results.map((r) => `${r.n} at its peak: ${describeMem(r.atPeak)}`).join('; ')}. tsx idle: ${describeMem(tsx.idleProbe)}.${workerNodeArgs.length ? ` Worker Node flags: ${workerNodeArgs.join(' ')}.` : ''}`,
+    `Where the worker's memory is (its own process.memoryUsage(), 1-s probe): idle ${describeMem(prod.idleProbe)}; ${results.map((r) => `${r.n} at its peak: ${describeMem(r.atPeak)}`).join('; ')}. tsx idle: ${describeMem(tsx.idleProbe)}. Worker Node flags (dist): ${workerNodeArgs.join(' ') || 'none'}.`,
   );
   ctx.result.data = { prod, tsx, workerNodeArgs };
 }
