@@ -13,6 +13,10 @@ import { allReplayed, replay, withJsonForms } from '../support/replay.js';
 // test/unit/replay-fixtures.test.ts until it is guarded with patched().
 const fixturesDir = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 const record = process.env.RECORD_HISTORIES === '1';
+// The shape these tests record: two batches in flight (patch `bulk-two-batches-in-flight`). The
+// committed `bulk-*` fixtures without this prefix are the one-batch-at-a-time shape, kept so that
+// bulks started before the patch still replay; RECORD_HISTORIES=1 writes `bulk-2-*` beside them.
+const shape = 'bulk-2-';
 
 // Batches of 10 at a quota of 100/s: a bulk of 20 is two batches, and one run (the default
 // BULK_BATCHES_PER_RUN is far away). SES_MAX_ATTEMPTS 3 keeps a throttled recipient on SES for the
@@ -59,7 +63,8 @@ function activitySteps(history: History): string[] {
 const lastEvent = (history: History) => history.events?.[history.events.length - 1];
 const histories = new Map<string, History>();
 
-function keep(name: string, history: History) {
+function keep(kind: string, history: History) {
+  const name = `${shape}${kind}`;
   histories.set(name, history);
   if (record) {
     mkdirSync(fixturesDir, { recursive: true });
@@ -83,7 +88,7 @@ describe('bulk workflow determinism', () => {
       'sendBulkBatch',
       'finishBulk',
     ]);
-    keep('bulk-completed', history);
+    keep('completed', history);
   });
 
   it('records a complete history for a bulk paused mid-batch and resumed by signals', async () => {
@@ -94,7 +99,7 @@ describe('bulk workflow determinism', () => {
     const handle = h.client.workflow.getHandle(bulkWorkflowId(res.body.id));
     await h.ses.waitForMessages(before + 2);
     await handle.signal(pauseSignal);
-    // 'paused' is written only after the interrupted batch has settled.
+    // 'paused' is written only after the interrupted batches have settled.
     await expect.poll(async () => (await getBulk(h, res.body.id)).status, { timeout: 10_000 }).toBe('paused');
     await handle.signal(resumeSignal);
     expect(await bulkResult(h, res.body.id)).toMatchObject({ status: 'completed', sent: 20, pending: 0 });
@@ -104,6 +109,8 @@ describe('bulk workflow determinism', () => {
     expect(activitySteps(history)).toEqual([
       'startBulk',
       'setBulkStatus',
+      // Both batches in flight are interrupted: the second was waiting for its first send slot.
+      'sendBulkBatch (canceled)',
       'sendBulkBatch (canceled)',
       'setBulkStatus',
       'setBulkStatus',
@@ -111,7 +118,7 @@ describe('bulk workflow determinism', () => {
       'sendBulkBatch',
       'finishBulk',
     ]);
-    keep('bulk-paused-resumed', history);
+    keep('paused-resumed', history);
   });
 
   it('records a complete history for a bulk cancelled mid-batch through the API', async () => {
@@ -129,9 +136,15 @@ describe('bulk workflow determinism', () => {
     expect(result).toMatchObject({ total: 20, failed: 0, pending: 0, cancelled: 20 - result.sent });
 
     const history = await fetchHistory(h, res.body.id);
-    expect(activitySteps(history)).toEqual(['startBulk', 'setBulkStatus', 'sendBulkBatch (canceled)', 'finishBulk']);
+    expect(activitySteps(history)).toEqual([
+      'startBulk',
+      'setBulkStatus',
+      'sendBulkBatch (canceled)',
+      'sendBulkBatch (canceled)',
+      'finishBulk',
+    ]);
     expect(history.events?.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toBe(true);
-    keep('bulk-cancelled', history);
+    keep('cancelled', history);
   });
 
   it('records the first and the final run of a bulk that continues as new', async () => {
@@ -148,14 +161,14 @@ describe('bulk workflow determinism', () => {
     const first = await fetchHistory(can, res.body.id, firstRunId);
     expect(activitySteps(first)).toEqual(['startBulk', 'setBulkStatus', 'sendBulkBatch', 'sendBulkBatch']);
     expect(lastEvent(first)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
-    keep('bulk-continued-as-new-first-run', first);
+    keep('continued-as-new-first-run', first);
 
     // A later run starts from the carried cursor and rate: no startBulk, and it is the one that finishes.
     const final = await fetchHistory(can, res.body.id, description.runId);
     expect(activitySteps(final)).toEqual(['setBulkStatus', 'sendBulkBatch', 'sendBulkBatch', 'finishBulk']);
     expect(final.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBeTruthy();
     expect(lastEvent(final)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
-    keep('bulk-continued-as-new-final-run', final);
+    keep('continued-as-new-final-run', final);
   });
 
   it('records a complete history for a bulk whose batch is deferred by SES throttling and retried', async () => {
@@ -178,18 +191,30 @@ describe('bulk workflow determinism', () => {
     expect(retried?.activityTaskStartedEventAttributes?.lastFailure?.applicationFailureInfo?.type).toBe(
       'BatchDeferred',
     );
-    keep('bulk-deferred-retry', history);
+    keep('deferred-retry', history);
   });
 
   it('replays every recorded bulk history, and its JSON form, against the bundled workflow code', async () => {
-    expect([...histories.keys()].sort()).toEqual([
-      'bulk-cancelled',
-      'bulk-completed',
-      'bulk-continued-as-new-final-run',
-      'bulk-continued-as-new-first-run',
-      'bulk-deferred-retry',
-      'bulk-paused-resumed',
-    ]);
+    expect([...histories.keys()].sort()).toEqual(
+      [
+        'cancelled',
+        'completed',
+        'continued-as-new-final-run',
+        'continued-as-new-first-run',
+        'deferred-retry',
+        'paused-resumed',
+      ].map((kind) => `${shape}${kind}`),
+    );
+    // Every history of this shape carries the patch marker; the committed one-at-a-time ones do not.
+    for (const [name, history] of histories)
+      expect(
+        history.events?.some(
+          (e) =>
+            e.markerRecordedEventAttributes?.markerName === 'core_patch' ||
+            JSON.stringify(e.markerRecordedEventAttributes ?? {}).includes('bulk-two-batches-in-flight'),
+        ),
+        name,
+      ).toBe(true);
     const inputs = withJsonForms(histories);
     expect(await replay({ workflowBundle: { codePath: inject('workflowBundlePath') } }, inputs)).toEqual(
       allReplayed(inputs),
