@@ -18,6 +18,45 @@ interface ComposeInput {
   attachments: AttachmentRef[];
 }
 
+type MessageRow = NonNullable<Awaited<ReturnType<typeof loadMessage>>>;
+
+/** Who the providers deliver to: every To, Cc and Bcc address, bare. */
+export const envelopeOf = (m: MessageRow): ComposedMime['envelope'] => ({
+  from: bareAddress(m.from),
+  to: [...m.to, ...m.cc, ...m.bcc].map(bareAddress),
+});
+
+/** The row of a single send; gone is a fault retrying cannot fix. */
+export async function messageRow(db: Db, messageId: string, attempt: number): Promise<MessageRow> {
+  const message = await loadMessage(db, messageId);
+  if (!message) throw permanentInfrastructureError(`message ${messageId} is not in the database`, attempt);
+  return message;
+}
+
+/**
+ * A single send's MIME bytes from its row and its stored attachments. A missing attachment object
+ * or a message the composer refuses is a PermanentInfrastructureError; S3 being unreachable throws
+ * as it is, to be retried.
+ */
+export async function composeMessage(
+  objects: ObjectStore,
+  message: MessageRow,
+  attachments: AttachmentRef[],
+  attempt: number,
+): Promise<Buffer> {
+  try {
+    const files = await loadAttachments(objects, attachments);
+    return await composeMime(message, files, messageIdHeader(message.id, bareAddress(message.from)));
+  } catch (err) {
+    if (isMissingObject(err))
+      throw permanentInfrastructureError('could not compose: an attachment is missing from the object store', attempt);
+    if (err instanceof Error && !('$metadata' in err))
+      // the composer itself, not S3
+      throw permanentInfrastructureError(`could not compose: ${err.message}`, attempt);
+    throw err;
+  }
+}
+
 /**
  * Builds the MIME once and stores it in S3, so provider retries and the SMTP failover send the very
  * same bytes (same Message-ID: receivers and our ledger see one message, not several).
@@ -25,27 +64,11 @@ interface ComposeInput {
 export function createComposeActivities({ db, objects }: { db: Db; objects: ObjectStore }) {
   async function compose({ messageId, attachments }: ComposeInput): Promise<ComposedMime> {
     const { attempt } = Context.current().info;
-    const message = await loadMessage(db, messageId);
-    if (!message) throw permanentInfrastructureError(`message ${messageId} is not in the database`, attempt);
-    const envelope = {
-      from: bareAddress(message.from),
-      to: [...message.to, ...message.cc, ...message.bcc].map(bareAddress),
-    };
+    const message = await messageRow(db, messageId, attempt);
+    const envelope = envelopeOf(message);
     const key = mimeKey(messageId);
     if (await objects.exists(key)) return { key, envelope };
-
-    let raw: Buffer;
-    try {
-      const files = await loadAttachments(objects, attachments);
-      raw = await composeMime(message, files, messageIdHeader(messageId, envelope.from));
-    } catch (err) {
-      const reason = isMissingObject(err) ? 'an attachment is missing from the object store' : undefined;
-      if (reason) throw permanentInfrastructureError(`could not compose: ${reason}`, attempt);
-      if (err instanceof Error && !('$metadata' in err))
-        // the composer itself, not S3
-        throw permanentInfrastructureError(`could not compose: ${err.message}`, attempt);
-      throw err;
-    }
+    const raw = await composeMessage(objects, message, attachments, attempt);
     await objects.put(key, raw, 'message/rfc822');
     log.info('composed MIME', { messageId, bytes: raw.byteLength, attachments: attachments.length });
     return { key, envelope };

@@ -4,10 +4,11 @@ import type { Provider } from '../db/schema.js';
 import { chooseProvider, type ProviderTally } from '../delivery/ladder.js';
 import type { ProviderOutcome, RecipientRejection } from '../delivery/outcome.js';
 import { deliverNow, sendThrough, type Providers } from '../delivery/send.js';
+import type { OutgoingMessage } from '../delivery/ses.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { DeliveryErrorType, type DeliveryPolicy } from '../workflows/contracts.js';
-import type { ComposedMime } from './compose-mime.js';
-import { attemptsOf, findDelivery, recordAttempt, type AttemptRecord } from './ledger.js';
+import { DeliveryErrorType, type AttachmentRef, type DeliveryPolicy } from '../workflows/contracts.js';
+import { composeMessage, envelopeOf, messageRow, type ComposedMime } from './compose-mime.js';
+import { attemptsOf, findDelivery, markSending, recordAttempt, writeOutcome, type AttemptRecord } from './ledger.js';
 import { isMissingObject, permanentInfrastructureError, retryWrite } from './infra-faults.js';
 import { backoffWithJitter } from './backoff.js';
 
@@ -26,6 +27,15 @@ export interface DeliveryDeps extends Providers {
 export interface DeliverInput {
   messageId: string;
   mime: ComposedMime;
+  policy: DeliveryPolicy;
+  /** Attempts already made in this run before this activity's first (the first, local, try). */
+  attemptOffset?: number;
+}
+
+export interface SendMessageInput {
+  messageId: string;
+  attachments: AttachmentRef[];
+  policy: DeliveryPolicy;
 }
 
 /** What one single send ended in, and the provider call that decided it (for the record step). */
@@ -36,8 +46,19 @@ export interface DeliveryResult {
   providerMessageId?: string;
   rejectedRecipients?: RecipientRejection[];
   error?: string;
+  /** The deciding call, when its ledger write did not land (the record step writes it). */
   attempt?: AttemptRecord;
 }
+
+/** A transient answer: try again after `retryInMs`. */
+export interface RetryLater {
+  status: 'retry';
+  error: string;
+  retryInMs: number;
+}
+
+/** The first attempt's result; `recorded` says whether the outcome is already in the database. */
+export type SendMessageResult = RetryLater | (DeliveryResult & { recorded: boolean });
 
 const describe = (provider: Provider, o: Exclude<ProviderOutcome, { kind: 'accepted' }>) =>
   `${provider.toUpperCase()} ${o.code}: ${o.message}`;
@@ -77,102 +98,159 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
     }
   }
 
-  return {
-    /**
-     * Delivers one single send through the provider ladder (SES, then SMTP). Provider answers are
-     * the outcome; database and S3 errors throw and are retried without spending a provider
-     * attempt. Every provider call is written as `pending` first, so a call whose answer was lost
-     * (a crash, a timeout after the request left) is found as `unknown` and never resent silently.
-     */
-    async deliver({ messageId, mime, policy }: DeliverInput & { policy: DeliveryPolicy }): Promise<DeliveryResult> {
-      const { attempt, workflowExecution } = Context.current().info;
-      const runId = workflowExecution?.runId ?? '';
-      const ledger = await attemptsOf(db, messageId);
-      const already = ledger.find((a) => a.outcome === 'sent');
-      if (already) {
-        log.info('already delivered; not sending again', { messageId, provider: already.provider });
-        return { status: 'sent', provider: already.provider, providerMessageId: already.providerMessageId ?? '' };
-      }
-      // This run's calls are what the failover rule counts (an operator's reset starts afresh).
-      const past = ledger.filter((a) => a.runId === runId);
-      const open = past.find((a) => a.outcome === 'pending' || a.outcome === 'unknown');
-      if (open) {
-        const error = `${open.provider.toUpperCase()} call (attempt ${open.attempt}) may have been delivered: its answer never arrived; held, not resent`;
+  /**
+   * One delivery attempt of a single send through the provider ladder (SES, then SMTP). Provider
+   * answers are the outcome; database and S3 errors throw, spending no provider attempt. Every
+   * provider call is written as `pending` first, so a call whose answer was lost (a crash, a
+   * timeout after the request left) is found as `unknown` and never resent silently. A transient
+   * answer comes back as `retry`, with the delay the caller waits before the next attempt.
+   */
+  async function deliverOnce(
+    messageId: string,
+    { runId, attempt }: { runId: string; attempt: number },
+    policy: DeliveryPolicy,
+    load: () => Promise<OutgoingMessage>,
+  ): Promise<DeliveryResult | RetryLater> {
+    const ledger = await attemptsOf(db, messageId);
+    const already = ledger.find((a) => a.outcome === 'sent');
+    if (already) {
+      log.info('already delivered; not sending again', { messageId, provider: already.provider });
+      return { status: 'sent', provider: already.provider, providerMessageId: already.providerMessageId ?? '' };
+    }
+    // This run's calls are what the failover rule counts (an operator's reset starts afresh).
+    const past = ledger.filter((a) => a.runId === runId);
+    const open = past.find((a) => a.outcome === 'pending' || a.outcome === 'unknown');
+    if (open) {
+      const error = `${open.provider.toUpperCase()} call (attempt ${open.attempt}) may have been delivered: its answer never arrived; held, not resent`;
+      return {
+        status: 'unknown',
+        error,
+        attempt: {
+          messageId,
+          provider: open.provider,
+          runId,
+          attempt: open.attempt,
+          outcome: 'unknown',
+          errorCode: 'NoAnswer',
+          errorMessage: error,
+        },
+      };
+    }
+    const tally: ProviderTally = {
+      ses: past.filter((a) => a.provider === 'ses').length,
+      smtp: past.filter((a) => a.provider === 'smtp').length,
+      sesUnavailable: past.some((a) => a.provider === 'ses' && a.outcome === 'unavailable'),
+    };
+    const message = await load();
+
+    // The deciding call's record, unless it already landed (then the record step writes only the row).
+    let unwritten: AttemptRecord | undefined;
+    const result = await deliverNow(deps, message, tally, policy, {
+      beforeCall: (provider) => recordAttempt(db, { messageId, provider, runId, attempt, outcome: 'pending' }),
+      afterCall: async (provider, outcome) => {
+        const record = toRecord({ messageId, provider, runId, attempt }, outcome);
+        unwritten = record;
+        await retryWrite(() => recordAttempt(db, record), RECORD_BUDGET_MS).then(
+          () => (unwritten = undefined),
+          (err: Error) => log.warn('attempt record deferred to the record step', { messageId, error: err.message }),
+        );
+      },
+    });
+    const { provider, outcome } = result;
+    if (!outcome) return { status: 'failed', error: 'no provider attempts left' };
+    const attemptRecord = unwritten ? { attempt: unwritten } : {};
+    switch (outcome.kind) {
+      case 'accepted':
+        return {
+          status: 'sent',
+          provider,
+          providerMessageId: outcome.providerMessageId,
+          rejectedRecipients: outcome.rejectedRecipients,
+          ...attemptRecord,
+        };
+      case 'rejected':
+        return { status: 'failed', error: `${describe(provider, outcome)} (rejected)`, ...attemptRecord };
+      case 'unknown':
         return {
           status: 'unknown',
-          error,
-          attempt: {
-            messageId,
-            provider: open.provider,
-            runId,
-            attempt: open.attempt,
-            outcome: 'unknown',
-            errorCode: 'NoAnswer',
-            errorMessage: error,
-          },
+          provider,
+          error: `${describe(provider, outcome)} — may have been delivered; held, not resent`,
+          ...attemptRecord,
         };
-      }
-      const tally: ProviderTally = {
-        ses: past.filter((a) => a.provider === 'ses').length,
-        smtp: past.filter((a) => a.provider === 'smtp').length,
-        sesUnavailable: past.some((a) => a.provider === 'ses' && a.outcome === 'unavailable'),
-      };
-      const raw = await readMime(mime, attempt);
+    }
+    if (!chooseProvider(result.tally, policy))
+      return { status: 'failed', error: `gave up: ${describe(provider, outcome)}`, ...attemptRecord };
+    const { baseMs, maxMs } = retryTiming(provider);
+    return {
+      status: 'retry',
+      error: describe(provider, outcome),
+      retryInMs: backoffWithJitter(result.tally[provider], baseMs, maxMs),
+    };
+  }
 
-      let last: AttemptRecord | undefined;
-      const result = await deliverNow(deps, { envelope: mime.envelope, raw }, tally, policy, {
-        beforeCall: (provider) => recordAttempt(db, { messageId, provider, runId, attempt, outcome: 'pending' }),
-        afterCall: async (provider, outcome) => {
-          last = toRecord({ messageId, provider, runId, attempt }, outcome);
-          // If this never lands, the workflow's recordOutcome writes it; the result carries it there.
-          await retryWrite(() => recordAttempt(db, last!), RECORD_BUDGET_MS).catch((err: Error) =>
-            log.warn('attempt record deferred to the record step', { messageId, error: err.message }),
-          );
-        },
+  /** Where this attempt is: its run and its number (the workflow passes how many came before). */
+  function attemptKey(attemptOffset = 0) {
+    const { attempt, workflowExecution } = Context.current().info;
+    return { runId: workflowExecution?.runId ?? '', attempt: attempt + attemptOffset };
+  }
+
+  return {
+    /**
+     * A single send's first attempt, whole: queued → sending, compose, deliver, record. Run as a
+     * local activity, so the happy path costs one workflow task and no activity round trips; the
+     * ledger keeps it idempotent. A transient answer returns `retry` (the workflow waits, then
+     * continues on the durable path), and any of our own faults throws to that path too.
+     */
+    async sendMessage({ messageId, attachments, policy }: SendMessageInput): Promise<SendMessageResult> {
+      const key = attemptKey();
+      await markSending(db, messageId);
+      const result = await deliverOnce(messageId, key, policy, async () => {
+        const message = await messageRow(db, messageId, key.attempt);
+        return { envelope: envelopeOf(message), raw: await composeMessage(objects, message, attachments, key.attempt) };
       });
-      const { provider, outcome } = result;
-      if (!outcome) return { status: 'failed', error: 'no provider attempts left' };
-      switch (outcome.kind) {
-        case 'accepted':
-          return {
-            status: 'sent',
-            provider,
-            providerMessageId: outcome.providerMessageId,
-            rejectedRecipients: outcome.rejectedRecipients,
-            attempt: last,
-          };
-        case 'rejected':
-          return { status: 'failed', error: `${describe(provider, outcome)} (rejected)`, attempt: last };
-        case 'unknown':
-          return {
-            status: 'unknown',
-            provider,
-            error: `${describe(provider, outcome)} — may have been delivered; held, not resent`,
-            attempt: last,
-          };
-      }
-      if (!chooseProvider(result.tally, policy))
-        return { status: 'failed', error: `gave up: ${describe(provider, outcome)}`, attempt: last };
+      if (result.status === 'retry') return result;
+      const { attempt, ...outcome } = result;
+      // Left to the workflow's record step (retried by Temporal) if the database does not take it now.
+      const recorded = await retryWrite(
+        () => writeOutcome(db, { messageId, ...outcome, attempt }),
+        RECORD_BUDGET_MS,
+      ).then(
+        () => true,
+        (err: Error) => (log.warn('outcome deferred to the record step', { messageId, error: err.message }), false),
+      );
+      return recorded ? { ...outcome, recorded } : { ...result, recorded };
+    },
+
+    /**
+     * A single send's attempts after the first: the MIME from S3, the ledger deciding the
+     * provider. A transient answer throws, for Temporal to retry after the backoff it names.
+     */
+    async deliver({ messageId, mime, policy, attemptOffset }: DeliverInput): Promise<DeliveryResult> {
+      const key = attemptKey(attemptOffset);
+      const result = await deliverOnce(messageId, key, policy, async () => ({
+        envelope: mime.envelope,
+        raw: await readMime(mime, key.attempt),
+      }));
+      if (result.status !== 'retry') return result;
       // Retry later through Temporal (the history shows why): the ledger picks the provider then.
-      const { baseMs, maxMs } = retryTiming(provider);
       throw ApplicationFailure.create({
         type: DeliveryErrorType.Transient,
-        message: describe(provider, outcome),
-        nextRetryDelay: backoffWithJitter(result.tally[provider], baseMs, maxMs),
+        message: result.error,
+        nextRetryDelay: result.retryInMs,
       });
     },
 
     /** Workflows started before `deliver` existed: one SES call per attempt, as they expect. */
-    sendViaSes(input: DeliverInput) {
+    sendViaSes(input: Omit<DeliverInput, 'policy'>) {
       return legacyCall('ses', input);
     },
     /** Workflows started before `deliver` existed: one SMTP call per attempt, as they expect. */
-    sendViaSmtp(input: DeliverInput) {
+    sendViaSmtp(input: Omit<DeliverInput, 'policy'>) {
       return legacyCall('smtp', input);
     },
   };
 
-  async function legacyCall(provider: Provider, { messageId, mime }: DeliverInput) {
+  async function legacyCall(provider: Provider, { messageId, mime }: Omit<DeliverInput, 'policy'>) {
     const already = await findDelivery(db, messageId);
     if (already) return already;
     const { attempt, workflowExecution } = Context.current().info;

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
-import { attachments, deliveryAttempts, messages, type AttemptOutcome, type Provider } from '../db/schema.js';
+import { deliveryAttempts, messages, type AttemptOutcome, type Provider } from '../db/schema.js';
 import type { RecipientRejection } from '../delivery/outcome.js';
 
 /** One provider call of a single send: the row's key is (message, run, provider, attempt). */
@@ -37,6 +37,34 @@ export async function recordAttempt(db: Db, a: AttemptRecord): Promise<void> {
     });
 }
 
+/** What a single send ended in: written to its row (and its deciding call to the ledger). */
+export interface OutcomeInput {
+  messageId: string;
+  status: 'sent' | 'failed' | 'unknown';
+  provider?: Provider;
+  providerMessageId?: string;
+  error?: string;
+  /** The provider call that decided it, when the delivery step could not write it itself. */
+  attempt?: AttemptRecord;
+}
+
+/** Writes a single send's final outcome: plain writes, safe to repeat until one lands. */
+export async function writeOutcome(db: Db, o: OutcomeInput): Promise<void> {
+  if (o.attempt) await recordAttempt(db, o.attempt);
+  const now = new Date();
+  await db
+    .update(messages)
+    .set({
+      status: o.status,
+      provider: o.provider ?? null,
+      providerMessageId: o.providerMessageId ?? null,
+      lastError: o.error ?? null,
+      sentAt: o.status === 'sent' ? now : null,
+      updatedAt: now,
+    })
+    .where(eq(messages.id, o.messageId));
+}
+
 /** The ledger check made before any provider call: was this message already accepted by one? */
 export async function findDelivery(db: Db, messageId: string) {
   const [row] = await db
@@ -69,11 +97,5 @@ export async function markSending(db: Db, messageId: string): Promise<void> {
 
 export async function loadMessage(db: Db, messageId: string) {
   const [message] = await db.select().from(messages).where(eq(messages.id, messageId));
-  if (!message) return undefined;
-  const files = await db
-    .select()
-    .from(attachments)
-    .where(eq(attachments.messageId, messageId))
-    .orderBy(asc(attachments.position));
-  return { ...message, attachments: files };
+  return message;
 }

@@ -11,8 +11,9 @@ import { allReplayed, replay, withJsonForms } from '../support/replay.js';
 // test/unit/replay-fixtures.test.ts replays against future versions of the code.
 const fixturesDir = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 const record = process.env.RECORD_HISTORIES === '1';
-// Histories of the one-delivery-core version; the unprefixed fixtures are the version before it.
-const fixturePrefix = 'core-';
+// Histories of the first-attempt-local version; `core-` fixtures are the one-delivery-core version
+// (every attempt a regular activity), the unprefixed ones the version before it.
+const fixturePrefix = 'floor-';
 
 let h: Harness;
 beforeAll(async () => {
@@ -34,13 +35,13 @@ const paths: Path[] = [
     name: 'ses-ok',
     arrange: () => noCleanUp,
     result: { status: 'sent', provider: 'ses' },
-    activities: ['prepareSend', 'deliver', 'recordOutcome'],
+    activities: ['sendMessage (local)'],
   },
   {
     name: 'ses-throttled-then-ok',
     arrange: (h) => (h.ses.failNext('throttle', 'throttle'), noCleanUp),
     result: { status: 'sent', provider: 'ses' },
-    activities: ['prepareSend', 'deliver', 'recordOutcome'],
+    activities: ['sendMessage (local)', 'prepareSend', 'deliver', 'recordOutcome'],
   },
   {
     name: 'ses-down-smtp-ok',
@@ -49,32 +50,32 @@ const paths: Path[] = [
       return () => h.ses.up();
     },
     result: { status: 'sent', provider: 'smtp' },
-    activities: ['prepareSend', 'deliver', 'recordOutcome'],
+    activities: ['sendMessage (local)'],
   },
   {
     name: 'ses-5xx-exhausted-smtp-ok',
     arrange: (h) => (h.ses.failNext('error500', 'error500', 'error500'), noCleanUp),
     result: { status: 'sent', provider: 'smtp' },
-    activities: ['prepareSend', 'deliver', 'recordOutcome'],
+    activities: ['sendMessage (local)', 'prepareSend', 'deliver', 'recordOutcome'],
   },
   {
     name: 'ses-paused-smtp-ok',
     arrange: (h) => (h.ses.failNext('paused'), noCleanUp),
     result: { status: 'sent', provider: 'smtp' },
-    activities: ['prepareSend', 'deliver', 'recordOutcome'],
+    activities: ['sendMessage (local)'],
   },
   {
     name: 'ses-rejected-failed',
     arrange: (h) => (h.ses.failNext('reject'), noCleanUp),
     result: { status: 'failed' },
-    activities: ['prepareSend', 'deliver', 'recordOutcome'],
+    activities: ['sendMessage (local)'],
   },
   {
     name: 'ses-silent-unknown-held',
     // SES takes the request and never answers within the timeout: held as unknown, not resent.
     arrange: (h) => (h.ses.hold(), async () => h.ses.release()),
     result: { status: 'unknown' },
-    activities: ['prepareSend', 'deliver', 'recordOutcome'],
+    activities: ['sendMessage (local)'],
   },
   {
     name: 'ses-down-smtp-rejected-failed',
@@ -84,12 +85,21 @@ const paths: Path[] = [
       return () => h.ses.up();
     },
     result: { status: 'failed' },
-    activities: ['prepareSend', 'deliver', 'recordOutcome'],
+    activities: ['sendMessage (local)'],
   },
 ];
 
+const decoder = new TextDecoder();
+/** Activities in the order the history ran them: local ones from their markers, the rest as scheduled. */
 const scheduledActivities = (history: History) =>
-  (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+  (history.events ?? []).flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName === 'core_local_activity') {
+      const data = marker.details?.data?.payloads?.[0]?.data;
+      return `${(JSON.parse(decoder.decode(data ?? undefined)) as { activity_type: string }).activity_type} (local)`;
+    }
+    return e.activityTaskScheduledEventAttributes?.activityType?.name ?? [];
+  });
 
 const histories = new Map<string, History>();
 
