@@ -11,13 +11,15 @@ import { compileTemplates, TemplateError } from '../mail/templates.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { AttachmentRef, DeliveryPolicy } from '../workflows/contracts.js';
 import type { RetryTiming } from './delivery.js';
-import { createPacer } from './pacer.js';
+import { createPacer, delay } from './pacer.js';
+import type { SendQuota } from './send-quota.js';
 import { createOutcomeWriter, type RecipientOutcome } from './bulk-outcomes.js';
 import { isMissingObject } from './infra-faults.js';
 import { backoffWithJitter } from './backoff.js';
 
 export interface BulkSendDeps extends Providers {
   db: Db;
+  quota: SendQuota;
   objects: ObjectStore;
   sesRetry: RetryTiming;
 }
@@ -201,7 +203,11 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
       await outcomes.room(MAX_UNWRITTEN);
       const chunk = rows.slice(dispatched, dispatched + chunkSize);
       let marked: Set<number>;
+      let slots: number[];
       try {
+        // The account's quota, shared with single sends (which go first) and every other batch.
+        slots = await deps.quota.bulk(chunk.length, signal);
+        if (signal.aborted) break;
         const out = await db
           .update(bulkRecipients)
           .set({ status: 'sending', updatedAt: new Date() })
@@ -213,11 +219,12 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
         break;
       }
       dispatched += chunk.length;
-      for (const row of chunk) {
+      for (const [i, row] of chunk.entries()) {
         if (!marked.has(row.seq)) continue; // taken over by a later attempt
         // A row marked `sending` is always handed over: a pause takes effect at the next chunk.
         await pacer.ready();
-        pacer.take();
+        await delay(slots[i]! - Date.now());
+        pacer.take(slots[i]);
         void queue
           .add(() => deliverRow(row))
           .catch((err: Error) => {

@@ -11,6 +11,7 @@ import { composeMessage, envelopeOf, messageRow, type ComposedMime } from './com
 import { attemptsOf, findDelivery, markSending, recordAttempt, writeOutcome, type AttemptRecord } from './ledger.js';
 import { isMissingObject, permanentInfrastructureError, retryWrite } from './infra-faults.js';
 import { backoffWithJitter } from './backoff.js';
+import type { SendQuota } from './send-quota.js';
 
 export interface RetryTiming {
   baseMs: number;
@@ -19,6 +20,8 @@ export interface RetryTiming {
 
 export interface DeliveryDeps extends Providers {
   db: Db;
+  /** The SES account's quota, shared with bulks (single sends go first). */
+  quota: SendQuota;
   objects: ObjectStore;
   sesRetry: RetryTiming;
   smtpRetry: RetryTiming;
@@ -146,7 +149,11 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
     // The deciding call's record, unless it already landed (then the record step writes only the row).
     let unwritten: AttemptRecord | undefined;
     const result = await deliverNow(deps, message, tally, policy, {
-      beforeCall: (provider) => recordAttempt(db, { messageId, provider, runId, attempt, outcome: 'pending' }),
+      beforeCall: async (provider) => {
+        // The slot first: a crash while waiting for it must not look like a call in flight.
+        if (provider === 'ses') await deps.quota.single();
+        await recordAttempt(db, { messageId, provider, runId, attempt, outcome: 'pending' });
+      },
       afterCall: async (provider, outcome) => {
         const record = toRecord({ messageId, provider, runId, attempt }, outcome);
         unwritten = record;
@@ -256,6 +263,7 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
     const { attempt, workflowExecution } = Context.current().info;
     const key = { messageId, provider, runId: workflowExecution?.runId ?? '', attempt };
     const raw = await readMime(mime, attempt);
+    if (provider === 'ses') await deps.quota.single();
     await recordAttempt(db, { ...key, outcome: 'pending' });
     const outcome = await sendThrough(deps, provider, { envelope: mime.envelope, raw });
     await retryWrite(() => recordAttempt(db, toRecord(key, outcome)), RECORD_BUDGET_MS);

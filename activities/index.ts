@@ -6,19 +6,23 @@ import { createComposeActivities } from './compose-mime.js';
 import { createDeliveryActivities, type DeliveryDeps } from './delivery.js';
 import { createRecordActivities } from './records.js';
 import { createRepairActivities, type RepairDeps } from './repair.js';
+import { createSendQuota } from './send-quota.js';
 
-export type ActivityDeps = DeliveryDeps & {
+export type ActivityDeps = Omit<DeliveryDeps, 'quota'> & {
   db: Db;
   objects: ObjectStore;
   /** Messages per second SES allows: caps every bulk's pace and the bulk queue's rate limit. */
   sesMaxSendRate: number;
+  /** Which SES account the quota belongs to (region and endpoint): its pace is kept per account. */
+  sesAccount: string;
 };
 
 /** What createWorkers adds from its own Temporal connection and config: the repair's start client. */
 export type WorkerAddedDeps = Omit<RepairDeps, 'db'>;
 
 /** Every activity the worker registers, built from the dependencies the composition root made. */
-export function createActivities(deps: ActivityDeps & WorkerAddedDeps) {
+export function createActivities(base: ActivityDeps & WorkerAddedDeps) {
+  const deps = { ...base, quota: createSendQuota(base.db, base.sesAccount, base.sesMaxSendRate) };
   return {
     ...createRecordActivities(deps),
     ...createComposeActivities(deps),

@@ -11,9 +11,9 @@ export function createPacer(ratePerSecond: number, startAt: number) {
       const wait = slot - Date.now();
       return wait > 0 ? delay(wait, signal) : Promise.resolve();
     },
-    /** Uses the next slot. */
-    take() {
-      slot += interval;
+    /** Uses the next slot, or a later moment (`at`, epoch ms) another pace decided. */
+    take(at = slot) {
+      slot = Math.max(slot, at) + interval;
     },
     /** When the next unused slot starts (epoch ms). */
     get nextSlot() {
@@ -22,9 +22,10 @@ export function createPacer(ratePerSecond: number, startAt: number) {
   };
 }
 
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after `ms` (at once when it is not positive), or at once on abort. */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
+    if (signal?.aborted || ms <= 0) return resolve();
     const done = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);

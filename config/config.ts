@@ -75,7 +75,7 @@ const schema = z.object({
 
   /** Task queue of bulk batch sends; its rate limit is enforced by the Temporal server across workers. */
   BULK_TASK_QUEUE: z.string().default('mailroom-bulk'),
-  /** SES sending quota (messages per second) shared by all bulks; with real SES, GetAccount lowers it. */
+  /** SES sending quota (messages per second) shared by every send of every worker, single sends first; with real SES, GetAccount gives it. */
   SES_MAX_SEND_RATE: z.coerce.number().positive().default(14),
   /** Recipients per bulk batch activity. */
   BULK_BATCH_SIZE: int(1).default(100),

@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 /** `unknown`: a provider may have accepted the message but never answered; it is held, not resent. */
 export const messageStatuses = ['queued', 'sending', 'sent', 'failed', 'unknown'] as const;
@@ -211,3 +222,13 @@ export const bulkRecipients = pgTable(
     index('bulk_recipients_bulk_status_seq').on(t.bulkId, t.status, t.seq),
   ],
 );
+
+/**
+ * One SES account's send pace, shared by every worker: when its next send slot is free (epoch ms,
+ * by the database's clock, so workers on different hosts agree). See activities/send-quota.ts.
+ */
+export const sendPace = pgTable('send_pace', {
+  /** The SES account: region and endpoint. */
+  account: text('account').primaryKey(),
+  nextAt: doublePrecision('next_at').notNull(),
+});

@@ -39,6 +39,9 @@ export class SesStandIn {
   /** SendEmail requests waiting at the gate (see hold()). */
   held = 0;
   private rates: Partial<Record<SesFault, number>> = {};
+  /** Requests answered TooManyRequestsException because they exceeded the enforced rate. */
+  throttled = 0;
+  private bucket: { rate: number; tokens: number; at: number } | undefined;
   private readonly sockets = new Set<Socket>();
   private server: Server;
 
@@ -62,6 +65,26 @@ export class SesStandIn {
   /** The next requests fail, in order, with these faults. */
   failNext(...f: SesFault[]) {
     this.script.push(...f);
+  }
+
+  /**
+   * Enforces `maxSendRate` as SES does: a token bucket refilled at that rate holding half a
+   * second of sends, so a short burst passes and anything faster than the rate is throttled.
+   */
+  enforceRate() {
+    this.bucket = { rate: this.maxSendRate, tokens: this.maxSendRate / 2, at: Date.now() };
+  }
+
+  /** A token for one send, if the enforced rate has one. */
+  private withinRate(): boolean {
+    const b = this.bucket;
+    if (!b) return true;
+    const now = Date.now();
+    b.tokens = Math.min(Math.max(1, b.rate / 2), b.tokens + ((now - b.at) * b.rate) / 1000);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
   }
 
   /** Every request fails with each fault at this probability (e.g. `{throttle: 0.3}`). */
@@ -177,7 +200,11 @@ export class SesStandIn {
       this.held--;
       if (req.socket.destroyed || res.destroyed) return;
     }
-    const fault = this.pickFault();
+    let fault = this.pickFault();
+    if (!fault && !this.withinRate()) {
+      this.throttled++;
+      fault = 'throttle';
+    }
     if (fault) {
       const [status, type, message] = faults[fault];
       return json(status, { message }, type);

@@ -54,6 +54,7 @@ export async function activityDepsFromConfig(
     objects: objectStoreFromConfig(config),
     ses,
     sesMaxSendRate: await sesMaxSendRate(ses, config),
+    sesAccount: `${region} ${config.SES_ENDPOINT ?? 'aws'}`,
     smtp: createSmtpTransport({ url: config.SMTP_URL, timeoutMs: config.SMTP_TIMEOUT_MS }),
     ...retryTimings(config),
     sesConfigurationSet: config.SES_CONFIGURATION_SET,

@@ -2,7 +2,7 @@
 // server, so a second worker process adds capacity, not speed past the quota.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bulkBody, bulkResult, postBulk } from '../support/bulk.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { startHarness, validEmail, type Harness } from '../support/harness.js';
 import { spawnWorker } from '../support/worker-process.js';
 
 let h: Harness;
@@ -28,4 +28,24 @@ it('keeps two bulks on two workers at the configured aggregate rate', async () =
   } finally {
     await second.kill('SIGTERM');
   }
+});
+
+it('sends single sends first, within one SES quota, while a bulk uses all of it: SES throttles nothing', async () => {
+  h.ses.maxSendRate = 40;
+  h.ses.enforceRate();
+  const bulk = await postBulk(h, bulkBody(200, 'quota'));
+  await h.ses.waitForMessages(h.ses.messages.length + 40);
+  const singles = await Promise.all(
+    Array.from({ length: 60 }, (_, i) => h.send(validEmail({ subject: `password reset ${i}` }))),
+  );
+  const outcomes = await Promise.all(singles.map((r) => h.result(r.body.id as string)));
+  expect(outcomes.map((o) => o.status)).toEqual(Array(60).fill('sent'));
+  expect(await bulkResult(h, bulk.body.id)).toMatchObject({ status: 'completed', sent: 200 });
+
+  expect(h.ses.throttled).toBe(0);
+  const copies = (needle: string) => h.ses.messages.filter((m) => m.raw.includes(needle)).map((m) => m.at);
+  const singleTimes = copies('password reset');
+  expect(singleTimes).toHaveLength(60);
+  // The bulk yielded: every single send went out while bulk copies were still waiting.
+  expect(Math.max(...singleTimes)).toBeLessThan(Math.max(...copies('quota-')));
 });

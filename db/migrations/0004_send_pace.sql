@@ -1,0 +1,4 @@
+CREATE TABLE "send_pace" (
+	"account" text PRIMARY KEY NOT NULL,
+	"next_at" double precision NOT NULL
+);
