@@ -150,8 +150,11 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
     let unwritten: AttemptRecord | undefined;
     const result = await deliverNow(deps, message, tally, policy, {
       beforeCall: async (provider) => {
-        // The slot first: a crash while waiting for it must not look like a call in flight.
-        if (provider === 'ses') await deps.quota.single();
+        // The slot first: a crash while waiting for it must not look like a call in flight. An
+        // attempt that timed out (or was cancelled) while it waited calls nobody: its successor may.
+        const { cancellationSignal } = Context.current();
+        if (provider === 'ses') await deps.quota.single(cancellationSignal);
+        cancellationSignal.throwIfAborted();
         await recordAttempt(db, { messageId, provider, runId, attempt, outcome: 'pending' });
       },
       afterCall: async (provider, outcome) => {
@@ -263,7 +266,9 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
     const { attempt, workflowExecution } = Context.current().info;
     const key = { messageId, provider, runId: workflowExecution?.runId ?? '', attempt };
     const raw = await readMime(mime, attempt);
-    if (provider === 'ses') await deps.quota.single();
+    const { cancellationSignal } = Context.current();
+    if (provider === 'ses') await deps.quota.single(cancellationSignal);
+    cancellationSignal.throwIfAborted();
     await recordAttempt(db, { ...key, outcome: 'pending' });
     const outcome = await sendThrough(deps, provider, { envelope: mime.envelope, raw });
     await retryWrite(() => recordAttempt(db, toRecord(key, outcome)), RECORD_BUDGET_MS);

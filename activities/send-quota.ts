@@ -6,8 +6,8 @@ import { sendPace } from '../db/schema.js';
 import { delay } from './pacer.js';
 
 export interface SendQuota {
-  /** A single send's SES slot: it waits for no bulk, only for the sends already in line. */
-  single(): Promise<void>;
+  /** A single send's SES slot: it waits for no bulk, only for the sends already in line (or an abort). */
+  single(signal?: AbortSignal): Promise<void>;
   /**
    * `n` SES slots for bulk copies, as local epoch ms, one interval apart. A bulk joins the line
    * only when it is less than `horizonMs` long, so single sends arriving meanwhile go first: a bulk
@@ -47,9 +47,9 @@ export function createSendQuota(db: Db, account: string, ratePerSecond: number):
   }
 
   return {
-    async single() {
+    async single(signal) {
       const [at] = (await book(1, true))!;
-      await delay(at! - Date.now());
+      await delay(at! - Date.now(), signal);
     },
     async bulk(n, signal) {
       for (;;) {
