@@ -8,7 +8,15 @@ import type { OutgoingMessage } from '../delivery/ses.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { DeliveryErrorType, type AttachmentRef, type DeliveryPolicy } from '../workflows/contracts.js';
 import { composeMessage, envelopeOf, messageRow, type ComposedMime } from './compose-mime.js';
-import { attemptsOf, findDelivery, markSending, recordAttempt, writeOutcome, type AttemptRecord } from './ledger.js';
+import {
+  attemptsOf,
+  findDelivery,
+  markSending,
+  recordAttempt,
+  writeOutcome,
+  type AttemptKey,
+  type AttemptRecord,
+} from './ledger.js';
 import { isMissingObject, permanentInfrastructureError, retryWrite } from './infra-faults.js';
 import { backoffWithJitter } from './backoff.js';
 import type { SendQuota } from './send-quota.js';
@@ -149,14 +157,7 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
     // The deciding call's record, unless it already landed (then the record step writes only the row).
     let unwritten: AttemptRecord | undefined;
     const result = await deliverNow(deps, message, tally, policy, {
-      beforeCall: async (provider) => {
-        // The slot first: a crash while waiting for it must not look like a call in flight. An
-        // attempt that timed out (or was cancelled) while it waited calls nobody: its successor may.
-        const { cancellationSignal } = Context.current();
-        if (provider === 'ses') await deps.quota.single(cancellationSignal);
-        cancellationSignal.throwIfAborted();
-        await recordAttempt(db, { messageId, provider, runId, attempt, outcome: 'pending' });
-      },
+      beforeCall: (provider) => openCall({ messageId, provider, runId, attempt }),
       afterCall: async (provider, outcome) => {
         const record = toRecord({ messageId, provider, runId, attempt }, outcome);
         unwritten = record;
@@ -198,6 +199,18 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
     };
   }
 
+  /**
+   * Just before a provider call: its SES slot, then its `pending` row. The slot comes first, so a
+   * crash while waiting for it does not look like a call in flight; an attempt that timed out (or
+   * was cancelled) while it waited calls nobody, since its successor may.
+   */
+  async function openCall(key: AttemptKey): Promise<void> {
+    const { cancellationSignal } = Context.current();
+    if (key.provider === 'ses') await deps.quota.single(cancellationSignal);
+    cancellationSignal.throwIfAborted();
+    await recordAttempt(db, { ...key, outcome: 'pending' });
+  }
+
   /** Where this attempt is: its run and its number (the workflow passes how many came before). */
   function attemptKey(attemptOffset = 0) {
     const { attempt, workflowExecution } = Context.current().info;
@@ -219,16 +232,12 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
         return { envelope: envelopeOf(message), raw: await composeMessage(objects, message, attachments, key.attempt) };
       });
       if (result.status === 'retry') return result;
-      const { attempt, ...outcome } = result;
       // Left to the workflow's record step (retried by Temporal) if the database does not take it now.
-      const recorded = await retryWrite(
-        () => writeOutcome(db, { messageId, ...outcome, attempt }),
-        RECORD_BUDGET_MS,
-      ).then(
+      const recorded = await retryWrite(() => writeOutcome(db, { messageId, ...result }), RECORD_BUDGET_MS).then(
         () => true,
         (err: Error) => (log.warn('outcome deferred to the record step', { messageId, error: err.message }), false),
       );
-      return recorded ? { ...outcome, recorded } : { ...result, recorded };
+      return { ...result, recorded };
     },
 
     /**
@@ -263,13 +272,10 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
   async function legacyCall(provider: Provider, { messageId, mime }: Omit<DeliverInput, 'policy'>) {
     const already = await findDelivery(db, messageId);
     if (already) return already;
-    const { attempt, workflowExecution } = Context.current().info;
-    const key = { messageId, provider, runId: workflowExecution?.runId ?? '', attempt };
+    const { runId, attempt } = attemptKey();
+    const key = { messageId, provider, runId, attempt };
     const raw = await readMime(mime, attempt);
-    const { cancellationSignal } = Context.current();
-    if (provider === 'ses') await deps.quota.single(cancellationSignal);
-    cancellationSignal.throwIfAborted();
-    await recordAttempt(db, { ...key, outcome: 'pending' });
+    await openCall(key);
     const outcome = await sendThrough(deps, provider, { envelope: mime.envelope, raw });
     await retryWrite(() => recordAttempt(db, toRecord(key, outcome)), RECORD_BUDGET_MS);
     if (outcome.kind === 'accepted') return { provider, providerMessageId: outcome.providerMessageId };
