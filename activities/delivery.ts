@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Db } from '../db/create-db.js';
 import type { Provider } from '../db/schema.js';
-import { chooseProvider, type ProviderTally } from '../delivery/ladder.js';
+import { chooseProvider, providerOrder, type ProviderTally } from '../delivery/ladder.js';
 import type { ProviderOutcome, RecipientRejection } from '../delivery/outcome.js';
 import { deliverNow, sendThrough, type Providers } from '../delivery/send.js';
 import type { OutgoingMessage } from '../delivery/ses.js';
@@ -141,6 +141,7 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
           provider: open.provider,
           runId,
           attempt: open.attempt,
+          ...(open.routedBy ? { routedBy: open.routedBy } : {}),
           outcome: 'unknown',
           errorCode: 'NoAnswer',
           errorMessage: error,
@@ -150,16 +151,16 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
     const tally: ProviderTally = {
       ses: past.filter((a) => a.provider === 'ses').length,
       smtp: past.filter((a) => a.provider === 'smtp').length,
-      sesUnavailable: past.some((a) => a.provider === 'ses' && a.outcome === 'unavailable'),
+      primaryUnavailable: past.some((a) => a.provider === providerOrder(policy)[0] && a.outcome === 'unavailable'),
     };
     const message = await load();
 
     // The deciding call's record, unless it already landed (then the record step writes only the row).
     let unwritten: AttemptRecord | undefined;
     const result = await deliverNow(deps, message, tally, policy, {
-      beforeCall: (provider) => openCall({ messageId, provider, runId, attempt }),
-      afterCall: async (provider, outcome) => {
-        const record = toRecord({ messageId, provider, runId, attempt }, outcome);
+      beforeCall: (call) => openCall({ messageId, runId, attempt, ...call }),
+      afterCall: async (call, outcome) => {
+        const record = toRecord({ messageId, runId, attempt, ...call }, outcome);
         unwritten = record;
         await retryWrite(() => recordAttempt(db, record), RECORD_BUDGET_MS).then(
           () => (unwritten = undefined),

@@ -7,14 +7,17 @@ import { createDeliveryActivities, type DeliveryDeps } from './delivery.js';
 import { createRecordActivities } from './records.js';
 import { createRepairActivities, type RepairDeps } from './repair.js';
 import { createSendQuota } from './send-quota.js';
+import { createProviderHealth, type CircuitSettings } from './provider-health.js';
+import type { ProviderEndpoints } from '../db/circuits.js';
 
-export type ActivityDeps = Omit<DeliveryDeps, 'quota'> & {
+export type ActivityDeps = Omit<DeliveryDeps, 'quota' | 'circuits'> & {
   db: Db;
   objects: ObjectStore;
   /** Messages per second SES allows: caps every bulk's pace and the bulk queue's rate limit. */
   sesMaxSendRate: number;
-  /** Which SES account the quota belongs to (region and endpoint): its pace is kept per account. */
-  sesAccount: string;
+  /** Each provider's endpoint: the SES quota and each circuit breaker are kept per endpoint. */
+  endpoints: ProviderEndpoints;
+  circuitSettings: CircuitSettings;
 };
 
 /** What createWorkers adds from its own Temporal connection and config: the repair's start client. */
@@ -22,7 +25,9 @@ export type WorkerAddedDeps = Omit<RepairDeps, 'db'>;
 
 /** Every activity the worker registers, built from the dependencies the composition root made. */
 export function createActivities(base: ActivityDeps & WorkerAddedDeps) {
-  const deps = { ...base, quota: createSendQuota(base.db, base.sesAccount, base.sesMaxSendRate) };
+  const quota = createSendQuota(base.db, base.endpoints.ses, base.sesMaxSendRate);
+  const circuits = createProviderHealth(base.db, base.endpoints, base.circuitSettings, quota);
+  const deps = { ...base, quota, circuits };
   return {
     ...createRecordActivities(deps),
     ...createComposeActivities(deps),

@@ -9,6 +9,8 @@ export interface AttemptKey {
   provider: Provider;
   runId: string;
   attempt: number;
+  /** Why the call went to this provider when the failover rule's first choice was another. */
+  routedBy?: string;
 }
 
 export interface AttemptRecord extends AttemptKey {
@@ -27,6 +29,7 @@ export async function recordAttempt(db: Db, a: AttemptRecord): Promise<void> {
     errorCode: a.errorCode ?? null,
     errorMessage: a.errorMessage ?? null,
     rejectedRecipients: a.rejectedRecipients && a.rejectedRecipients.length > 0 ? a.rejectedRecipients : null,
+    routedBy: a.routedBy ?? null,
   };
   await db
     .insert(deliveryAttempts)

@@ -6,12 +6,11 @@ import { ApiError, handleError } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
 import { emailRoutes, type EmailRoutesDeps } from './routes/emails.js';
-import { healthRoutes } from './routes/health.js';
+import { healthRoutes, type HealthRoutesDeps } from './routes/health.js';
 
 const ignore = { unexpected: () => {}, unavailable: () => {} };
 
-export interface AppDeps extends EmailRoutesDeps, BulkRoutesDeps {
-  apiKeys: string[];
+export interface AppDeps extends EmailRoutesDeps, BulkRoutesDeps, HealthRoutesDeps {
   logger: Pick<Logger, 'error'>;
 }
 

@@ -9,17 +9,28 @@ export const apiKeyId = (key: string) => `key_${digest(key).toString('hex').slic
 
 export type AuthEnv = { Variables: { apiKeyId: string } };
 
-/** `Authorization: Bearer <key>` against the configured keys, compared in constant time. */
-export function bearerAuth(keys: string[]) {
+/**
+ * Checks an `Authorization: Bearer <key>` header against the configured keys, in constant time:
+ * the key's id, or why not.
+ */
+export function keyChecker(keys: string[]) {
   const known = keys.map((k) => ({ digest: digest(k), id: apiKeyId(k) }));
-  return createMiddleware<AuthEnv>(async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) throw new ApiError('unauthorized', 'missing bearer token', 'Authorization');
+  return (header: string | undefined): { id: string } | { error: string } => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    if (!match) return { error: 'missing bearer token' };
     const presented = digest(match[1]!);
     const found = known.find((k) => timingSafeEqual(k.digest, presented));
-    if (!found) throw new ApiError('unauthorized', 'invalid API key', 'Authorization');
-    c.set('apiKeyId', found.id);
+    return found ? { id: found.id } : { error: 'invalid API key' };
+  };
+}
+
+/** Every request needs a configured API key. */
+export function bearerAuth(keys: string[]) {
+  const check = keyChecker(keys);
+  return createMiddleware<AuthEnv>(async (c, next) => {
+    const key = check(c.req.header('authorization'));
+    if ('error' in key) throw new ApiError('unauthorized', key.error, 'Authorization');
+    c.set('apiKeyId', key.id);
     await next();
   });
 }

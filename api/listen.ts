@@ -1,6 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
-import { limits, type Config } from '../config/config.js';
+import { limits, providerEndpoints, type Config } from '../config/config.js';
 import type { Db } from '../db/create-db.js';
 import { startSettings } from '../sends/start-workflows.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -23,6 +23,7 @@ export function appDeps(rt: ApiRuntime): AppDeps {
     objects: rt.objects,
     logger: rt.logger,
     apiKeys: config.API_KEYS,
+    providerEndpoints: providerEndpoints(config),
     ...startSettings(config),
     limits: limits(config),
     bulkLimits: { ...limits(config), maxBulkRecipients: config.BULK_MAX_RECIPIENTS },

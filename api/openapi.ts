@@ -102,8 +102,9 @@ export function openApiDocument() {
                 'The email. `status`: `queued`, `sending`, `sent`, `failed` or `unknown` (a provider may have it but ' +
                 'never answered: held, not resent; Reset the workflow to send again). `attempts[]`: every provider ' +
                 'call with `outcome` (`pending` while in flight, `sent`, `retryable_error`, `unavailable`, `rejected`, ' +
-                '`unknown`), `error_code`, `error_message` and `rejected_recipients` (recipients refused while the ' +
-                'others were accepted).',
+                '`unknown`), `error_code`, `error_message`, `rejected_recipients` (recipients refused while the ' +
+                'others were accepted) and `routed_by` (set when the call skipped the first-choice provider because ' +
+                'its circuit was open, e.g. `SES circuit open: since … after 5 failure(s); last: SES ServiceUnavailable: …`).',
             },
             '404': errorResponse('No such email for this API key'),
             '503': unavailableResponse(),
@@ -192,9 +193,24 @@ export function openApiDocument() {
       '/health': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'Alive' } } } },
       '/ready': {
         get: {
-          summary: 'Readiness: Temporal and the database answer',
-          security: [],
+          summary: 'Readiness: Temporal and the database answer; with an API key, each provider circuit too',
+          description:
+            'Without credentials: `status` and `checks`. With a valid `Authorization: Bearer <key>` the body also has ' +
+            '`providers.ses` and `providers.smtp`: `state` (`closed`, or `open`: sends go to the other provider and ' +
+            'this one gets one probe per CIRCUIT_PROBE_SECONDS), `endpoint`, `failures` (counted toward opening), ' +
+            '`lastFailure`, `lastChangeAt`, `nextProbeAt` and `opens`. An open circuit does not make the API unready.',
+          security: [{}, { bearer: [] }],
           responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          description:
+            '`mailroom_provider_circuit_open{provider}` (1 while open), `mailroom_provider_circuit_failures`, ' +
+            '`mailroom_provider_circuit_opens`, `mailroom_provider_circuit_last_change_timestamp_seconds`.',
+          security: [],
+          responses: { '200': { description: 'Prometheus text format' } },
         },
       },
     },

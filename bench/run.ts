@@ -6,6 +6,7 @@ import { p2 } from './cases/p2-accept.js';
 import { p3 } from './cases/p3-pacing.js';
 import { p4 } from './cases/p4-scale.js';
 import { p5 } from './cases/p5-failover.js';
+import { p5b } from './cases/p5b-breaker.js';
 import { p6 } from './cases/p6-attachments.js';
 import { p7 } from './cases/p7-single.js';
 import { p8 } from './cases/p8-shared-quota.js';
@@ -18,6 +19,7 @@ const cases = [
   { id: 'P3', title: 'pacing precision (28/s, two workers)', run: p3 },
   { id: 'P4', title: 'scale (1k, 10k; 100k with --full)', run: p4 },
   { id: 'P5', title: 'failover latency (SES down, SES back)', run: p5 },
+  { id: 'P5b', title: 'circuit breaker (SES 503 for 40 s, 60 single sends at 3/s)', run: p5b },
   { id: 'P6', title: 'attachment path (5 MB)', run: p6 },
   { id: 'P7', title: 'single-send throughput (1,000 POSTs)', run: p7 },
   { id: 'P8', title: 'one SES quota: a bulk at full quota + 200 single sends', run: p8 },

@@ -65,6 +65,23 @@ const schema = z.object({
   SMTP_TIMEOUT_MS: int(100).default(15_000),
   /** SMTP attempts before the send is recorded as failed. */
   SMTP_MAX_ATTEMPTS: int(1).default(8),
+  /** PEM file of the CA(s) the relay's certificate chains to (a private relay), read when the worker starts. */
+  SMTP_TLS_CA_FILE: optionalString,
+  /** Reuse SMTP connections across sends (SMTP_URL's `?pool=` wins). */
+  SMTP_POOL: bool.default(true),
+  /** Pooled SMTP connections per worker process (SMTP_URL's `?maxConnections=` wins). */
+  SMTP_MAX_CONNECTIONS: int(1).default(5),
+  /** Messages over one pooled connection before it is replaced (SMTP_URL's `?maxMessages=` wins). */
+  SMTP_MAX_MESSAGES: int(1).default(100),
+
+  /** The provider every send tries first; the other is its fallback (`smtp`: an SMTP relay first, SES when it cannot). */
+  PRIMARY_PROVIDER: z.enum(['ses', 'smtp']).default('ses'),
+  /** Provider failures (5xx, timeouts, unreachable), with no success between them, that open its circuit… */
+  CIRCUIT_FAILURES: int(1).default(5),
+  /** …within this many seconds of the first. */
+  CIRCUIT_WINDOW_SECONDS: int(1).default(30),
+  /** While a circuit is open its provider gets one probe send per this many seconds; a success closes it. */
+  CIRCUIT_PROBE_SECONDS: int(1).default(10),
 
   /** Most recipients (to + cc + bcc) in one message. */
   MAX_RECIPIENTS: int(1).default(50),
@@ -116,9 +133,37 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /** Settings the workflow needs at run time travel in its input (workflows cannot read config). */
 export function deliveryPolicy(config: Config) {
   return {
+    primary: config.PRIMARY_PROVIDER,
     sesMaxAttempts: config.SES_MAX_ATTEMPTS,
     smtpMaxAttempts: config.SMTP_MAX_ATTEMPTS,
     providerTimeoutMs: Math.max(config.SES_TIMEOUT_MS, config.SMTP_TIMEOUT_MS),
+  };
+}
+
+/** The SES region: AWS_REGION, or any for an SES-compatible endpoint; undefined when neither is set. */
+export const sesRegion = (config: Config) => config.AWS_REGION ?? (config.SES_ENDPOINT ? 'us-east-1' : undefined);
+
+/**
+ * Each provider's endpoint as its quota and circuit breaker know it: the SES region and endpoint,
+ * the SMTP relay's scheme, host and port (never its credentials).
+ */
+export function providerEndpoints(config: Config): { ses: string; smtp: string } {
+  let smtp = '';
+  try {
+    const url = new URL(config.SMTP_URL ?? '');
+    smtp = `${url.protocol}//${url.hostname}${url.port ? `:${url.port}` : ''}`;
+  } catch {
+    // no or unparseable SMTP_URL: the worker refuses to start without one
+  }
+  return { ses: `${sesRegion(config) ?? ''} ${config.SES_ENDPOINT ?? 'aws'}`, smtp };
+}
+
+export function circuitSettings(config: Config) {
+  return {
+    failures: config.CIRCUIT_FAILURES,
+    windowMs: config.CIRCUIT_WINDOW_SECONDS * 1000,
+    probeMs: config.CIRCUIT_PROBE_SECONDS * 1000,
+    refreshMs: 1_000,
   };
 }
 

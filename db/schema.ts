@@ -131,6 +131,8 @@ export const deliveryAttempts = pgTable(
     errorMessage: text('error_message'),
     /** Recipients the provider refused while accepting the message for the others (SMTP RCPT 5xx). */
     rejectedRecipients: jsonb('rejected_recipients').$type<{ address: string; code: string; message: string }[]>(),
+    /** Why this call went to this provider when the ladder's first choice was another (an open circuit). */
+    routedBy: text('routed_by'),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -231,4 +233,38 @@ export const sendPace = pgTable('send_pace', {
   /** The SES account: region and endpoint. */
   account: text('account').primaryKey(),
   nextAt: doublePrecision('next_at').notNull(),
+  /** The share of the quota in use (1: all of it); SES throttling halves it, time restores it. */
+  factor: doublePrecision('factor').notNull().default(1),
+  /** When throttling last lowered the factor (epoch ms, database clock). */
+  slowedAt: doublePrecision('slowed_at').notNull().default(0),
 });
+
+export const circuitStates = ['closed', 'open'] as const;
+export type CircuitState = (typeof circuitStates)[number];
+
+/**
+ * One provider endpoint's circuit breaker, shared by every worker (see activities/provider-health.ts).
+ * Open: sends go to the other provider and this one gets one probe per interval. Times are the
+ * database's clock.
+ */
+export const providerHealth = pgTable(
+  'provider_health',
+  {
+    provider: text('provider').$type<Provider>().notNull(),
+    /** The endpoint: SES region and endpoint, or the SMTP relay's host and port (never credentials). */
+    account: text('account').notNull(),
+    state: text('state').$type<CircuitState>().notNull().default('closed'),
+    /** Provider failures since `windowStartedAt` with no success between them. */
+    failures: integer('failures').notNull().default(0),
+    windowStartedAt: timestamp('window_started_at', { withTimezone: true }).notNull().defaultNow(),
+    /** While open: when the next probe may go to this provider. */
+    probeAt: timestamp('probe_at', { withTimezone: true }),
+    /** The failure that opened the circuit (or the last one while open), or what closed it. */
+    reason: text('reason'),
+    /** The last transition (opened or closed). */
+    changedAt: timestamp('changed_at', { withTimezone: true }),
+    /** How many times the circuit has opened. */
+    opens: integer('opens').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.account] })],
+);

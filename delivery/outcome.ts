@@ -13,8 +13,8 @@ export type ProviderOutcome =
   | { kind: 'accepted'; providerMessageId: string; rejectedRecipients?: RecipientRejection[] }
   /** The provider refused this message for good: never retried, never failed over. */
   | { kind: 'rejected'; code: string; message: string }
-  /** Throttling, 5xx, a 4xx reply: retry with backoff, then fail over. */
-  | { kind: 'transient'; code: string; message: string }
+  /** Throttling (`throttled`), 5xx, a 4xx reply: retry with backoff, then fail over. */
+  | { kind: 'transient'; code: string; message: string; throttled?: true }
   /** The provider cannot take mail now and did not see this one (unreachable, auth, TLS, paused): fail over now. */
   | { kind: 'unavailable'; code: string; message: string }
   /** The request may have reached the provider (timeout or reset after it was sent): never resent silently. */

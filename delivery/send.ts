@@ -2,7 +2,8 @@ import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Transporter } from 'nodemailer';
 import type { Provider } from '../db/schema.js';
 import type { DeliveryPolicy } from '../workflows/contracts.js';
-import { chooseProvider, countCall, failsOverNow, type ProviderTally } from './ladder.js';
+import type { Circuits } from './circuit.js';
+import { countCall, failsOverNow, usableProviders, type ProviderTally } from './ladder.js';
 import type { ProviderOutcome } from './outcome.js';
 import { sendViaSes, type OutgoingMessage } from './ses.js';
 import { sendViaSmtp } from './smtp.js';
@@ -12,18 +13,27 @@ export interface Providers {
   ses: SESv2Client;
   smtp: Transporter;
   sesConfigurationSet?: string;
+  /** The providers' circuit breakers, shared by every worker. */
+  circuits: Circuits;
 }
 
 /** One call to one provider. Only the provider's answer, or its silence, becomes the outcome. */
-export function sendThrough(p: Providers, provider: Provider, m: OutgoingMessage): Promise<ProviderOutcome> {
+export function sendThrough(p: Omit<Providers, 'circuits'>, provider: Provider, m: OutgoingMessage) {
   return provider === 'ses' ? sendViaSes(p.ses, m, p.sesConfigurationSet) : sendViaSmtp(p.smtp, m);
+}
+
+/** Where one call goes, and why when it is not where the failover rule would send it. */
+export interface Call {
+  provider: Provider;
+  /** Set when the call skipped the ladder's first choice: that provider's circuit is open, and why. */
+  routedBy?: string;
 }
 
 export interface LadderHooks {
   /** Runs before each provider call (an intent row): if it throws, no provider is called. */
-  beforeCall?(provider: Provider): Promise<void>;
+  beforeCall?(call: Call): Promise<void>;
   /** Runs after each provider call with its outcome (the record). */
-  afterCall?(provider: Provider, outcome: ProviderOutcome): Promise<void>;
+  afterCall?(call: Call, outcome: ProviderOutcome): Promise<void>;
 }
 
 export type LadderResult =
@@ -31,10 +41,27 @@ export type LadderResult =
   /** Both providers' attempts were already spent: nothing was called. */
   | { provider?: undefined; outcome?: undefined; tally: ProviderTally };
 
+const circuitOpen = (provider: Provider, reason: string) => `${provider.toUpperCase()} circuit open: ${reason}`;
+
 /**
- * Delivers one message as far as it can go now: the chosen provider, and SMTP straight after when
- * SES says it is unavailable. Returns the last call's outcome; the caller decides what a
- * `transient` means for it (retry later) and records the rest. Shared by single and bulk sends.
+ * The first call of an attempt: the failover rule's first choice unless its circuit is open and
+ * the next provider's is not. When every usable provider's circuit is open, the rule alone decides.
+ */
+async function firstCall(p: Providers, tally: ProviderTally, policy: DeliveryPolicy): Promise<Call | undefined> {
+  const [first, second] = usableProviders(tally, policy);
+  if (!first) return undefined;
+  const admission = await p.circuits.admit(first);
+  if (admission.ok) return { provider: first };
+  if (second && (await p.circuits.admit(second)).ok)
+    return { provider: second, routedBy: circuitOpen(first, admission.reason) };
+  return { provider: first };
+}
+
+/**
+ * Delivers one message as far as it can go now: the chosen provider, and the next one straight
+ * after when the primary says it is unavailable or the call's failure opened its circuit. Returns
+ * the last call's outcome; the caller decides what a `transient` means for it (retry later) and
+ * records the rest. Shared by single and bulk sends.
  */
 export async function deliverNow(
   p: Providers,
@@ -43,13 +70,32 @@ export async function deliverNow(
   policy: DeliveryPolicy,
   hooks: LadderHooks = {},
 ): Promise<LadderResult> {
-  for (;;) {
-    const provider = chooseProvider(tally, policy);
-    if (!provider) return { tally };
-    await hooks.beforeCall?.(provider);
+  let call = await firstCall(p, tally, policy);
+  while (call) {
+    await hooks.beforeCall?.(call);
+    const { provider } = call;
     const outcome = await sendThrough(p, provider, m);
-    tally = countCall(tally, provider, outcome);
-    await hooks.afterCall?.(provider, outcome);
-    if (!failsOverNow(provider, outcome) || !chooseProvider(tally, policy)) return { provider, outcome, tally };
+    tally = countCall(tally, provider, outcome, policy);
+    const openReason = await p.circuits.report(provider, outcome);
+    await hooks.afterCall?.(call, outcome);
+    if (failsOverNow(provider, outcome, policy)) call = await firstCall(p, tally, policy);
+    else if (openReason && outcome.kind === 'transient')
+      call = await admittedOther(p, provider, openReason, tally, policy);
+    else call = undefined;
+    if (!call) return { provider, outcome, tally };
   }
+  return { tally };
+}
+
+/** After a failure that left `from`'s circuit open: another usable provider, if its circuit admits a call. */
+async function admittedOther(
+  p: Providers,
+  from: Provider,
+  reason: string,
+  tally: ProviderTally,
+  policy: DeliveryPolicy,
+): Promise<Call | undefined> {
+  const other = usableProviders(tally, policy).find((x) => x !== from);
+  if (other && (await p.circuits.admit(other)).ok) return { provider: other, routedBy: circuitOpen(from, reason) };
+  return undefined;
 }

@@ -69,6 +69,14 @@ const sesUnavailable = new Set([
   'SignatureDoesNotMatch',
   'CredentialsProviderError',
 ]);
+/** SES's answers for going over the account's sending rate (or its daily quota). */
+const sesThrottling = new Set([
+  'TooManyRequestsException',
+  'ThrottlingException',
+  'Throttling',
+  'LimitExceededException',
+]);
+
 function networkCode(err: unknown): string | undefined {
   let e: unknown = err;
   for (let depth = 0; e && depth < 4; depth++) {
@@ -93,5 +101,6 @@ export function classifySesError(err: unknown): ProviderFailure {
   // No HTTP answer after the connection was up: the request may have reached SES and been sent.
   if (!answered && (name === 'TimeoutError' || net === 'ECONNRESET' || net === 'EPIPE' || net === 'ETIMEDOUT'))
     return { kind: 'unknown', code: net ?? name, message };
+  if (sesThrottling.has(name)) return { kind: 'transient', code: name, message, throttled: true };
   return { kind: 'transient', code: net ?? name, message };
 }

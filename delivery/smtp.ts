@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import nodemailer, { type SMTPPoolOptions, type SMTPTransportOptions, type Transporter } from 'nodemailer';
+import nodemailer, { type SMTPPoolOptions, type Transporter } from 'nodemailer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import {
   errorText,
@@ -10,10 +11,25 @@ import {
 } from './outcome.js';
 
 export interface SmtpSettings {
-  /** e.g. `smtp://user:pass@relay.example.com:587?tls.servername=relay.example.com`. */
+  /** e.g. `smtps://user:pass@relay.example.com:465`; its query sets nodemailer options (`?pool=false`). */
   url: string;
-  /** The longest the relay may stay silent in any one phase (connect + greeting + TLS, each reply). */
+  /**
+   * The longest the relay may stay silent in any one phase (connect + greeting + TLS, each reply),
+   * and the longest a send may wait for a ready session (a free pooled connection, or a new one
+   * connected, secured and logged in).
+   */
   timeoutMs: number;
+  /**
+   * A PEM file of the CA(s) the relay's certificate chains to (a private relay), read here, once.
+   * They replace Node's public CAs for this relay; certificates are checked either way.
+   */
+  caFile?: string;
+  /** Reuse connections across sends (default: on). The URL's `?pool=` wins. */
+  pool?: boolean;
+  /** Pooled connections open at once, per process (default: nodemailer's 5). The URL's wins. */
+  maxConnections?: number;
+  /** Messages over one pooled connection before it is replaced (default: nodemailer's 100). The URL's wins. */
+  maxMessages?: number;
 }
 
 export interface SmtpMessage {
@@ -21,30 +37,58 @@ export interface SmtpMessage {
   raw: Buffer;
 }
 
+/** How long a send may wait for a ready session on each transport made here (see sendViaSmtp). */
+const sessionBudget = new WeakMap<Transporter, number>();
+
 /**
  * A nodemailer transport for the relay in `s.url`, keeping the URL's options, with:
  * - every timeout at most `timeoutMs` (nodemailer's defaults are 2 min to connect and 10 min of
  *   socket silence: far beyond an activity's timeout, so the activity would die before the call);
  * - `requireTLS` whenever the URL carries credentials and is not `smtps:` (nodemailer otherwise
  *   logs in over plain text when the relay offers no STARTTLS);
- * - `maxRequeues: 0`: with `?pool=true` nodemailer would otherwise resend a message by itself when
- *   the connection closed, even after the relay got the data.
+ * - certificates checked (`tls.rejectUnauthorized`, nodemailer's default, said here so that only
+ *   the URL's explicit `tls.rejectUnauthorized=false` turns it off), against `caFile` if given;
+ * - a pool of connections unless told otherwise: a TLS handshake and a login per message cost
+ *   several round trips, and relays limit connections per account (Microsoft 365: 3);
+ * - idle pooled connections closed with QUIT after half of `timeoutMs`, before our socket timer
+ *   would cut them and long before a relay's own idle timeout (RFC 5321: at least 5 minutes), so a
+ *   relay hardly ever closes one just as a message is handed to it;
+ * - `maxRequeues: 0`: a pooled transport would otherwise resend a message by itself when its
+ *   connection closed, even after the relay got the data.
  */
 export function createSmtpTransport(s: SmtpSettings): Transporter {
-  const fromUrl = parseConnectionUrl(s.url);
-  const within = (value: unknown) =>
-    typeof value === 'number' && value > 0 ? Math.min(value, s.timeoutMs) : s.timeoutMs;
-  // The URL may ask for a pool (`?pool=true`): the pool's options apply then.
-  const options: SMTPTransportOptions & Pick<SMTPPoolOptions, 'maxRequeues'> = {
-    ...(fromUrl as SMTPTransportOptions),
-    connectionTimeout: within(fromUrl.connectionTimeout),
-    greetingTimeout: within(fromUrl.greetingTimeout),
-    socketTimeout: within(fromUrl.socketTimeout),
-    dnsTimeout: within(fromUrl.dnsTimeout),
+  const fromUrl = parseConnectionUrl(s.url) as SMTPPoolOptions;
+  const capped = (value: unknown, cap: number) => (typeof value === 'number' && value > 0 ? Math.min(value, cap) : cap);
+  const socketTimeout = capped(fromUrl.socketTimeout, s.timeoutMs);
+  const options: SMTPPoolOptions = {
+    maxConnections: s.maxConnections,
+    maxMessages: s.maxMessages,
+    ...fromUrl,
+    pool: fromUrl.pool ?? s.pool ?? true,
+    connectionTimeout: capped(fromUrl.connectionTimeout, s.timeoutMs),
+    greetingTimeout: capped(fromUrl.greetingTimeout, s.timeoutMs),
+    socketTimeout,
+    dnsTimeout: capped(fromUrl.dnsTimeout, s.timeoutMs),
+    idleTimeout: capped(fromUrl.idleTimeout, Math.floor(socketTimeout / 2)),
+    tls: { rejectUnauthorized: true, ...fromUrl.tls, ...(s.caFile ? { ca: readCaFile(s.caFile) } : {}) },
     maxRequeues: 0,
   };
   if (fromUrl.auth && !fromUrl.secure) options.requireTLS = true;
-  return nodemailer.createTransport(options);
+  const transport = nodemailer.createTransport(options);
+  sessionBudget.set(transport, s.timeoutMs);
+  return transport;
+}
+
+function readCaFile(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read the SMTP relay's CA file ${path}: ${errorText(err)}`, { cause: err });
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new Error(`the SMTP relay's CA file ${path} holds no PEM certificate`);
+  return pem;
 }
 
 /**
@@ -77,11 +121,12 @@ const inFlight = new WeakMap<object, Progress>();
 const watched = new WeakSet<Transporter>();
 
 /**
- * nodemailer asks the message for its stream only once the session is set up (after AUTH), and
- * that stream ends only once the DATA stream has read all of it, i.e. after the relay answered 354
- * and the message went out (the terminating dot follows at once). Both are what the classification
- * needs and nodemailer's errors do not say: a dropped connection looks the same before the
- * greeting and after the data.
+ * nodemailer asks the message for its stream only once the session is set up (after AUTH; on a
+ * pooled connection that is reused, as soon as the connection takes the message), right before
+ * MAIL FROM, and that stream ends only once the DATA stream has read all of it, i.e. after the
+ * relay answered 354 and the message went out (the terminating dot follows at once). Both are
+ * what the classification needs and nodemailer's errors do not say: a dropped connection looks
+ * the same before the greeting and after the data.
  */
 function watchProgress(smtp: Transporter) {
   if (watched.has(smtp)) return;
@@ -102,14 +147,24 @@ function watchProgress(smtp: Transporter) {
  * One send of the composed MIME to the relay. Never throws for what the relay said (or its silence
  * after the data): that is the outcome. Recipients the relay refused while taking the message for
  * the others are listed in `rejectedRecipients`.
+ *
+ * On a transport from createSmtpTransport, a send that has no ready session within `timeoutMs`
+ * gives up, `unavailable`: a pool queues sends while its connections are busy, and without a
+ * bound a send queued behind a relay that times out connection after connection would outlive its
+ * activity, which then counts it as unknown though nothing of it was ever sent. It gives up only
+ * while still in the `session` stage, so the relay cannot hold any of it.
  */
 export async function sendViaSmtp(smtp: Transporter, m: SmtpMessage): Promise<ProviderOutcome> {
   watchProgress(smtp);
   const envelope = { from: m.envelope.from, to: [...m.envelope.to] };
   const progress: Progress = { stage: 'session' };
   inFlight.set(envelope, progress);
+  const budget = sessionBudget.get(smtp);
+  const giveUp = new AbortController();
+  const timer =
+    budget === undefined ? undefined : setTimeout(() => progress.stage === 'session' && giveUp.abort(), budget);
   try {
-    const info = await smtp.sendMail({ envelope, raw: m.raw });
+    const info = await smtp.sendMail({ envelope, raw: m.raw, signal: giveUp.signal });
     const rejectedRecipients = recipientRejections(info);
     return {
       kind: 'accepted',
@@ -117,8 +172,16 @@ export async function sendViaSmtp(smtp: Transporter, m: SmtpMessage): Promise<Pr
       ...(rejectedRecipients.length ? { rejectedRecipients } : {}),
     };
   } catch (err) {
+    if (giveUp.signal.aborted)
+      return {
+        kind: 'unavailable',
+        code: 'ETIMEDOUT',
+        message: `no SMTP session ready within ${budget} ms (every pooled connection busy, or the relay slow to connect, secure or log in); nothing was sent`,
+      };
     const e = err instanceof Error ? err : new Error(String(err));
     return classifySmtpError(Object.assign(e, { smtpStage: progress.stage }));
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 
-export type SesFault = 'throttle' | 'error500' | 'reject' | 'paused';
+export type SesFault = 'throttle' | 'error500' | 'error503' | 'reject' | 'paused';
 
 export interface SesMessage {
   messageId: string;
@@ -18,6 +18,7 @@ export interface SesMessage {
 const faults: Record<SesFault, [number, string, string]> = {
   throttle: [429, 'TooManyRequestsException', 'Maximum sending rate exceeded.'],
   error500: [500, 'InternalFailure', 'Internal failure.'],
+  error503: [503, 'ServiceUnavailable', 'Service unavailable.'],
   reject: [400, 'MessageRejected', 'Email address is not verified.'],
   paused: [400, 'SendingPausedException', 'Sending is paused for this account.'],
 };
@@ -31,6 +32,8 @@ export class SesStandIn {
   readonly messages: SesMessage[] = [];
   /** Every SendEmail request, including the ones answered with a fault. */
   requests = 0;
+  /** When each SendEmail request arrived (epoch ms), in order. */
+  readonly requestTimes: number[] = [];
   maxSendRate = 14;
   private readonly events = new EventEmitter();
   private script: SesFault[] = [];
@@ -128,6 +131,11 @@ export class SesStandIn {
     });
   }
 
+  /** Resolves once `count` SendEmail requests have arrived in total, answered or not. */
+  waitForRequests(count: number): Promise<void> {
+    return this.waitFor(() => this.requests >= count);
+  }
+
   /** Resolves once `count` messages have been accepted in total. */
   waitForMessages(count: number): Promise<void> {
     return this.waitFor(() => this.messages.length >= count);
@@ -193,6 +201,8 @@ export class SesStandIn {
       return json(404, { message: `no route ${req.method} ${req.url}` }, 'NotFoundException');
     }
     this.requests++;
+    this.requestTimes.push(Date.now());
+    this.events.emit('change');
     if (this.gate) {
       this.held++;
       this.events.emit('change');

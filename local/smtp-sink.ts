@@ -47,8 +47,15 @@ export interface SmtpSinkOptions {
    * in clear text, so a test can see whether a client would send its password over it.
    */
   auth?: { user: string; pass: string };
-  /** Offer STARTTLS (smtp-server's built-in self-signed certificate for localhost). */
+  /** Offer STARTTLS, like a submission relay on 587. */
   starttls?: boolean;
+  /** Implicit TLS from the first byte, like a relay on 465 (`smtps://`). */
+  secure?: boolean;
+  /**
+   * The certificate (PEM) for `starttls` and `secure`; default: smtp-server's built-in one for
+   * localhost, self-signed and expired, which a client that checks certificates refuses.
+   */
+  tls?: { key: string; cert: string };
 }
 
 /**
@@ -58,20 +65,23 @@ export interface SmtpSinkOptions {
  * Tests make it behave like a real relay with the controls below: `reply(stage, code)` answers a
  * code at a stage (`RCPT` for given recipients), `dropAt(stage)` closes the connection without an
  * answer, `delayAt(stage, ms)` answers late; `failNext(code…)` answers the next messages' data
- * with those codes. When the connection is dropped or the reply held after the message data, the
- * message is kept in `mails` anyway: a relay that lost the connection at that point may well have
- * queued it, and a test double should show the worst case (a resend is a duplicate).
+ * with those codes; `hangUp()` ends the open sessions as a relay's idle timeout does. When the
+ * connection is dropped or the reply held after the message data, the message is kept in `mails`
+ * anyway: a relay that lost the connection at that point may well have queued it, and a test
+ * double should show the worst case (a resend is a duplicate).
  */
 export class SmtpSink {
   readonly mails: SmtpMail[] = [];
   /** Usernames of every AUTH attempt, right or wrong (never the passwords). */
   readonly authAttempts: string[] = [];
+  private opened = 0;
   private readonly events = new EventEmitter();
   private rules: Rule[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private constructor(
     private readonly server: SMTPServer,
     readonly port: number,
+    private readonly scheme: 'smtp' | 'smtps',
   ) {}
 
   static async start(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
@@ -80,11 +90,14 @@ export class SmtpSink {
     const server = new SMTPServer({
       authOptional: !opts.auth,
       authMethods: ['PLAIN', 'LOGIN'],
-      allowInsecureAuth: !opts.starttls,
+      allowInsecureAuth: !opts.starttls && !opts.secure,
       disabledCommands,
+      secure: opts.secure ?? false,
+      ...opts.tls,
       logger: false,
       size: 50 * 1024 * 1024,
       onConnect(session, callback) {
+        sink.opened++;
         sink.apply('CONNECT', session, callback);
       },
       onAuth(auth, session, callback) {
@@ -125,17 +138,23 @@ export class SmtpSink {
       server.once('error', reject);
       server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
     });
-    sink = new SmtpSink(server, (server.server.address() as AddressInfo).port);
+    sink = new SmtpSink(server, (server.server.address() as AddressInfo).port, opts.secure ? 'smtps' : 'smtp');
     return sink;
   }
 
-  get url() {
-    return `smtp://127.0.0.1:${this.port}`;
+  /** Connections ever opened to the sink: how a test sees whether a client reuses them. */
+  get connectionsOpened() {
+    return this.opened;
   }
 
-  /** The URL with credentials in it (`smtp://user:pass@127.0.0.1:port`). */
+  /** `smtp://127.0.0.1:port`, or `smtps://…` for a `secure` sink. */
+  get url() {
+    return `${this.scheme}://127.0.0.1:${this.port}`;
+  }
+
+  /** The URL with credentials in it (`smtp://user:pass@127.0.0.1:port`), percent-encoded. */
   urlWith(user: string, pass: string) {
-    return `smtp://${encodeURIComponent(user)}:${encodeURIComponent(pass)}@127.0.0.1:${this.port}`;
+    return `${this.scheme}://${encodeURIComponent(user)}:${encodeURIComponent(pass)}@127.0.0.1:${this.port}`;
   }
 
   /** Answers the data of the next messages with these codes, one message each. */
@@ -156,6 +175,17 @@ export class SmtpSink {
   /** Holds the answer at `stage` for `ms` (`Infinity`: never answers). */
   delayAt(stage: SinkStage, ms: number, opts: SinkRuleOptions = {}) {
     this.addRule(stage, { delayMs: ms }, opts);
+  }
+
+  /**
+   * Ends every open session the way a relay ends idle ones after its timeout: `421`, then the
+   * connection is closed.
+   */
+  hangUp() {
+    for (const connection of this.server.connections) {
+      connection.send(421, '4.4.2 Idle timeout, closing connection');
+      connection.close();
+    }
   }
 
   /** Forgets every control: the sink accepts everything again. */

@@ -138,6 +138,7 @@ async function shutdown() {
   api.close();
   worker.shutdown();
   await workerDone.catch(() => {});
+  deps.smtp.close();
   await Promise.allSettled([workerConnection.close(), connection.close(), dbHandle.close()]);
   for (const stop of stops.reverse()) await stop().catch(() => {});
   process.exit(0);

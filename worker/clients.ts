@@ -1,5 +1,5 @@
 import { GetAccountCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import type { Config } from '../config/config.js';
+import { circuitSettings, providerEndpoints, sesRegion, type Config } from '../config/config.js';
 import type { ActivityDeps } from '../activities/index.js';
 import { createSesClient, type SesSettings } from '../delivery/ses.js';
 import { createSmtpTransport } from '../delivery/smtp.js';
@@ -41,7 +41,7 @@ export async function activityDepsFromConfig(
   overrides: { sesCredentials?: SesSettings['credentials'] } = {},
 ): Promise<ActivityDeps> {
   if (!config.SMTP_URL) throw new Error('SMTP_URL is required: SMTP is where mail goes when SES cannot deliver');
-  const region = config.AWS_REGION ?? (config.SES_ENDPOINT ? 'us-east-1' : undefined);
+  const region = sesRegion(config);
   if (!region) throw new Error('AWS_REGION is required for SES (or SES_ENDPOINT for an SES-compatible endpoint)');
   const ses = createSesClient({
     region,
@@ -54,8 +54,16 @@ export async function activityDepsFromConfig(
     objects: objectStoreFromConfig(config),
     ses,
     sesMaxSendRate: await sesMaxSendRate(ses, config),
-    sesAccount: `${region} ${config.SES_ENDPOINT ?? 'aws'}`,
-    smtp: createSmtpTransport({ url: config.SMTP_URL, timeoutMs: config.SMTP_TIMEOUT_MS }),
+    endpoints: providerEndpoints(config),
+    circuitSettings: circuitSettings(config),
+    smtp: createSmtpTransport({
+      url: config.SMTP_URL,
+      timeoutMs: config.SMTP_TIMEOUT_MS,
+      caFile: config.SMTP_TLS_CA_FILE,
+      pool: config.SMTP_POOL,
+      maxConnections: config.SMTP_MAX_CONNECTIONS,
+      maxMessages: config.SMTP_MAX_MESSAGES,
+    }),
     ...retryTimings(config),
     sesConfigurationSet: config.SES_CONFIGURATION_SET,
   };

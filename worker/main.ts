@@ -44,6 +44,8 @@ logger.info(
 );
 // The worker SDK drains in-flight tasks on SIGINT/SIGTERM by itself before run() resolves.
 await worker.run();
+// QUIT on the idle pooled SMTP connections: left open, they would hold the process until they time out.
+deps.smtp.close();
 await connection.close();
 await dbHandle.close();
 logger.info('worker stopped');

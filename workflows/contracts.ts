@@ -15,9 +15,11 @@ export interface AttachmentRef {
 
 /** Retry budgets, decided by config at request time (workflows cannot read config). */
 export interface DeliveryPolicy {
-  /** SES attempts on transient errors before failing over to SMTP. */
+  /** The provider tried first; the other is the fallback. Unset (sends started before it existed): SES. */
+  primary?: 'ses' | 'smtp';
+  /** SES attempts on transient errors (before failing over to SMTP when SES is the primary). */
   sesMaxAttempts: number;
-  /** SMTP attempts before the send fails. */
+  /** SMTP attempts on transient errors (before failing over to SES when SMTP is the primary). */
   smtpMaxAttempts: number;
   /** The longest one provider call may take (SES and SMTP timeouts): activity timeouts sit above it. */
   providerTimeoutMs?: number;

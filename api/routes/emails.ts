@@ -71,6 +71,7 @@ export function emailRoutes(deps: EmailRoutesDeps) {
           error_code: a.errorCode,
           error_message: a.errorMessage,
           rejected_recipients: a.rejectedRecipients ?? [],
+          routed_by: a.routedBy,
           at: a.at.toISOString(),
         })),
       });

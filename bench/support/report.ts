@@ -139,7 +139,7 @@ export async function runCases(
   const full = argv.includes('--full');
   const quick = argv.includes('--quick');
   const wanted = argv.filter((a) => !a.startsWith('--')).map((a) => a.toUpperCase());
-  const selected = all.filter((c) => (wanted.length ? wanted.includes(c.id) : !c.full || full));
+  const selected = all.filter((c) => (wanted.length ? wanted.includes(c.id.toUpperCase()) : !c.full || full));
   const facts = await machineFacts(full ? 'full' : quick ? 'quick' : 'default', await postgresVersion());
   console.log(
     `${name}: ${selected.map((c) => c.id).join(', ')} — ${facts.cores} cores, Node ${facts.node}, ${facts.temporalCli}`,

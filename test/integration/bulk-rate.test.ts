@@ -1,14 +1,18 @@
 // The SES quota holds across workers: the bulk queue's rate limit is enforced by the Temporal
 // server, so a second worker process adds capacity, not speed past the quota.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bulkBody, bulkResult, postBulk } from '../support/bulk.js';
+import { eq } from 'drizzle-orm';
+import { providerEndpoints } from '../../config/config.js';
+import { readCircuits } from '../../db/circuits.js';
+import { sendPace } from '../../db/schema.js';
+import { bulkBody, bulkResult, copiesByAddress, postBulk } from '../support/bulk.js';
 import { startHarness, validEmail, type Harness } from '../support/harness.js';
 import { spawnWorker } from '../support/worker-process.js';
 
 let h: Harness;
 beforeAll(async () => {
   // One batch is one second of the quota: the queue admits one batch a second, whoever polls.
-  h = await startHarness({ env: { SES_MAX_SEND_RATE: '40', BULK_BATCH_SIZE: '40' } });
+  h = await startHarness({ env: { SES_MAX_SEND_RATE: '40', BULK_BATCH_SIZE: '40', CIRCUIT_FAILURES: '5' } });
 });
 afterAll(() => h?.close());
 
@@ -48,4 +52,24 @@ it('sends single sends first, within one SES quota, while a bulk uses all of it:
   expect(singleTimes).toHaveLength(60);
   // The bulk yielded: every single send went out while bulk copies were still waiting.
   expect(Math.max(...singleTimes)).toBeLessThan(Math.max(...copies('quota-')));
+});
+
+it('slows the shared pace when SES throttles, instead of failing over: every copy still goes through SES', async () => {
+  // SES allows a quarter of what Mailroom was told (a quota lowered, another sender on the account).
+  h.ses.maxSendRate = 10;
+  h.ses.enforceRate();
+  const throttledBefore = h.ses.throttled;
+  const bulk = await postBulk(h, bulkBody(150, 'slowed'));
+  expect(await bulkResult(h, bulk.body.id)).toMatchObject({ status: 'completed', sent: 150, failed: 0 });
+  expect(copiesByAddress(h.ses.messages, 'slowed').size).toBe(150);
+  expect(h.smtp.mails.filter((m) => m.to.some((to) => to.startsWith('slowed-')))).toHaveLength(0);
+  // At the configured 40/s, SES would throttle about three of every four requests until the bulk ended.
+  expect(h.ses.throttled - throttledBefore).toBeLessThan(60);
+  const [pace] = await h.db
+    .select()
+    .from(sendPace)
+    .where(eq(sendPace.account, providerEndpoints(h.config).ses));
+  expect(pace!.factor).toBeLessThan(1);
+  const [circuit] = await readCircuits(h.db, providerEndpoints(h.config));
+  expect(circuit?.state ?? 'closed').toBe('closed');
 });

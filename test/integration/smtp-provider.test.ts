@@ -2,35 +2,22 @@
 // relays do: what each answer (or silence) becomes as a provider outcome.
 import nodemailer, { type Transporter } from 'nodemailer';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createSmtpTransport, sendViaSmtp, type SmtpSettings } from '../../delivery/smtp.js';
-import { SmtpSink, type SmtpSinkOptions } from '../../local/smtp-sink.js';
+import { sendViaSmtp, type SmtpSettings } from '../../delivery/smtp.js';
+import { SmtpSink } from '../../local/smtp-sink.js';
+import { testMessage as message, startSink as sink, smtpTransport, transportOptions } from '../support/smtp.js';
 
-const raw = Buffer.from(
-  'From: Mailroom <sender@mailroom.test>\r\nTo: a@x.test, b@x.test\r\nSubject: Hello\r\n' +
-    'Message-ID: <smtp-provider-test@mailroom.test>\r\n\r\nHello over SMTP.\r\n',
-);
-const message = (to = ['a@x.test', 'b@x.test']) => ({ envelope: { from: 'sender@mailroom.test', to }, raw });
 const credentials = { user: 'mailroom', pass: 's3cret' };
 // The sink's STARTTLS uses smtp-server's built-in (expired, self-signed) certificate.
 const acceptSinkCertificate = 'tls.rejectUnauthorized=false';
-
-async function sink(opts: SmtpSinkOptions = {}) {
-  const s = await SmtpSink.start(opts);
-  onTestFinished(() => s.close());
-  return s;
-}
-
-function transport(url: string, timeoutMs = 2_000): Transporter {
-  const t = createSmtpTransport({ url, timeoutMs });
-  onTestFinished(() => t.close());
-  return t;
-}
 
 /** `smtp://user:pass@127.0.0.1:port?…` for a sink. */
 const urlFor = (s: SmtpSink, user: string, pass: string, query = '') =>
   `${s.urlWith(user, pass)}${query ? `?${query}` : ''}`;
 
-describe('sendViaSmtp against a relay', () => {
+// Every answer means the same on a pooled transport (the default) and on one connection per send.
+describe.each([{ pool: true }, { pool: false }])('sendViaSmtp against a relay (pool: $pool)', ({ pool }) => {
+  const transport = (url: string, timeoutMs = 2_000): Transporter => smtpTransport(url, { timeoutMs, pool });
+
   it('is accepted when the relay takes the message, which arrives byte for byte with its envelope', async () => {
     const relay = await sink();
     const outcome = await sendViaSmtp(transport(relay.url), message());
@@ -188,17 +175,13 @@ describe('sendViaSmtp against a relay', () => {
 });
 
 describe('createSmtpTransport', () => {
-  const optionsOf = (t: Transporter) =>
-    (t as unknown as { transporter: { options: Record<string, unknown> } }).transporter.options;
-  const settings = (url: string): SmtpSettings => ({ url, timeoutMs: 5_000 });
+  const optionsOf = (url: string, settings: Partial<SmtpSettings> = {}) =>
+    transportOptions(smtpTransport(url, { timeoutMs: 5_000, ...settings }));
 
   it('caps every timeout at timeoutMs and keeps shorter ones and the other options from the URL', () => {
-    const t = createSmtpTransport(
-      settings(
-        'smtp://relay.example.com:2525?socketTimeout=600000&greetingTimeout=1000&name=mailroom.test&tls.servername=relay',
-      ),
-    );
-    expect(optionsOf(t)).toMatchObject({
+    const url =
+      'smtp://relay.example.com:2525?socketTimeout=600000&greetingTimeout=1000&name=mailroom.test&tls.servername=relay';
+    expect(optionsOf(url)).toMatchObject({
       host: 'relay.example.com',
       port: 2525,
       secure: false,
@@ -209,17 +192,45 @@ describe('createSmtpTransport', () => {
       name: 'mailroom.test',
       tls: { servername: 'relay' },
     });
-    t.close();
   });
 
   it('requires TLS whenever the URL carries credentials, unless it is already smtps', () => {
-    const plain = createSmtpTransport(settings('smtp://relay.example.com:587'));
-    const withCredentials = createSmtpTransport(settings('smtp://user:pass@relay.example.com:587?requireTLS=false'));
-    const implicitTls = createSmtpTransport(settings('smtps://user:pass@relay.example.com:465'));
-    expect(optionsOf(plain).requireTLS).toBeUndefined();
-    expect(optionsOf(withCredentials)).toMatchObject({ requireTLS: true, auth: { user: 'user', pass: 'pass' } });
-    expect(optionsOf(implicitTls)).toMatchObject({ secure: true });
-    expect(optionsOf(implicitTls).requireTLS).toBeUndefined();
-    for (const t of [plain, withCredentials, implicitTls]) t.close();
+    expect(optionsOf('smtp://relay.example.com:587').requireTLS).toBeUndefined();
+    expect(optionsOf('smtp://user:pass@relay.example.com:587?requireTLS=false')).toMatchObject({
+      requireTLS: true,
+      auth: { user: 'user', pass: 'pass' },
+    });
+    const implicitTls = optionsOf('smtps://user:pass@relay.example.com:465');
+    expect(implicitTls).toMatchObject({ secure: true });
+    expect(implicitTls.requireTLS).toBeUndefined();
+  });
+
+  it('checks certificates unless the URL explicitly says tls.rejectUnauthorized=false', () => {
+    expect(optionsOf('smtps://relay.example.com:465').tls).toEqual({ rejectUnauthorized: true });
+    expect(optionsOf('smtps://relay.example.com:465?tls.rejectUnauthorized=false').tls).toEqual({
+      rejectUnauthorized: false,
+    });
+  });
+
+  it('pools connections by default (5 connections, 100 messages each), closes idle ones after half of timeoutMs and never requeues a message', () => {
+    expect(optionsOf('smtp://relay.example.com:25')).toMatchObject({
+      pool: true,
+      maxConnections: 5,
+      maxMessages: 100,
+      idleTimeout: 2_500,
+      maxRequeues: 0,
+    });
+  });
+
+  it('takes the pool settings it is given, and the URL’s query over them', () => {
+    const settings = { pool: true, maxConnections: 2, maxMessages: 10 };
+    expect(optionsOf('smtp://relay.example.com:25', settings)).toMatchObject(settings);
+    expect(optionsOf('smtp://relay.example.com:25?maxConnections=1&maxMessages=50', settings)).toMatchObject({
+      pool: true,
+      maxConnections: 1,
+      maxMessages: 50,
+    });
+    expect(optionsOf('smtp://relay.example.com:25?pool=false', settings).pool).toBeFalsy();
+    expect(optionsOf('smtp://relay.example.com:25?pool=true', { pool: false }).pool).toBe(true);
   });
 });

@@ -5,12 +5,14 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { and, eq, or } from 'drizzle-orm';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { appDeps } from '../../api/listen.js';
-import { loadConfig, type Config } from '../../config/config.js';
+import { loadConfig, providerEndpoints, type Config } from '../../config/config.js';
 import { createDb, type DbHandle } from '../../db/create-db.js';
+import { providerHealth } from '../../db/schema.js';
 import { localS3Credentials, startLocalS3 } from '../../local/s3-server.js';
 import { SesStandIn } from '../../local/ses-stand-in.js';
 import { SmtpSink } from '../../local/smtp-sink.js';
@@ -73,10 +75,25 @@ export async function startHarness(opts: HarnessOptions = {}) {
     RETRY_MAX_MS: '200',
     SES_TIMEOUT_MS: '2000',
     SMTP_TIMEOUT_MS: '2000',
+    // The circuit breaker remembers provider failures across sends, so one test's faults would
+    // reroute the next test's sends: tests of a send's own retry ladder keep it closed.
+    // test/integration/circuit-breaker.test.ts sets its own.
+    CIRCUIT_FAILURES: '1000',
     LOG_LEVEL: 'silent',
     ...opts.env,
   });
   const dbHandle = opts.db ?? (await createDb({ url: endpoints.databaseUrl, maxConnections: 5 }));
+  // Test files share this database and the OS reuses ports: a circuit that another file's
+  // stand-ins left open at these addresses is not about ours.
+  const mine = providerEndpoints(config);
+  await dbHandle.db
+    .delete(providerHealth)
+    .where(
+      or(
+        and(eq(providerHealth.provider, 'ses'), eq(providerHealth.account, mine.ses)),
+        and(eq(providerHealth.provider, 'smtp'), eq(providerHealth.account, mine.smtp)),
+      ),
+    );
   const deps = await activityDepsFromConfig(config, dbHandle.db, {
     sesCredentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });

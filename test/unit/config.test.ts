@@ -91,6 +91,28 @@ describe('loadConfig', () => {
     expect(loadConfig({ S3_FORCE_PATH_STYLE: value }).S3_FORCE_PATH_STYLE).toBe(expected);
   });
 
+  it('pools SMTP connections by default (5 per worker, 100 messages each) and has no CA file', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ SMTP_POOL: true, SMTP_MAX_CONNECTIONS: 5, SMTP_MAX_MESSAGES: 100 });
+    expect(c.SMTP_TLS_CA_FILE).toBeUndefined();
+    expect(
+      loadConfig({
+        SMTP_POOL: 'false',
+        SMTP_MAX_CONNECTIONS: '1',
+        SMTP_MAX_MESSAGES: '20',
+        SMTP_TLS_CA_FILE: ' /etc/mailroom/relay-ca.pem ',
+      }),
+    ).toMatchObject({
+      SMTP_POOL: false,
+      SMTP_MAX_CONNECTIONS: 1,
+      SMTP_MAX_MESSAGES: 20,
+      SMTP_TLS_CA_FILE: '/etc/mailroom/relay-ca.pem',
+    });
+    const err = errorOf({ SMTP_POOL: 'yes', SMTP_MAX_CONNECTIONS: '0', SMTP_MAX_MESSAGES: 'many' });
+    for (const name of ['SMTP_POOL', 'SMTP_MAX_CONNECTIONS', 'SMTP_MAX_MESSAGES'])
+      expect(err.message).toMatch(new RegExp(`^\\s+${name}: `, 'm'));
+  });
+
   it('enforces the lower bounds of limits and retry settings', () => {
     expect(errorOf({ MAX_MESSAGE_BYTES: '1023' }).message).toContain('MAX_MESSAGE_BYTES');
     expect(errorOf({ SES_MAX_ATTEMPTS: '0' }).message).toContain('SES_MAX_ATTEMPTS');
@@ -112,8 +134,14 @@ describe('derived settings', () => {
       SMTP_TIMEOUT_MS: '9000',
       MAX_RECIPIENTS: '5',
       MAX_ATTACHMENTS: '6',
+      PRIMARY_PROVIDER: 'smtp',
     });
-    expect(deliveryPolicy(c)).toEqual({ sesMaxAttempts: 3, smtpMaxAttempts: 4, providerTimeoutMs: 9000 });
+    expect(deliveryPolicy(c)).toEqual({
+      primary: 'smtp',
+      sesMaxAttempts: 3,
+      smtpMaxAttempts: 4,
+      providerTimeoutMs: 9000,
+    });
     expect(limits(c)).toEqual({ maxRecipients: 5, maxMessageBytes: 10 * 1024 * 1024, maxAttachments: 6 });
   });
 });

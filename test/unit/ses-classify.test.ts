@@ -31,11 +31,12 @@ describe('classifySesError', () => {
       'a plain Error named like the SDK names it',
       Object.assign(new Error('Maximum sending rate exceeded.'), { name: 'TooManyRequestsException' }),
     ],
-  ])('treats throttling (%s) as transient', (_, err) => {
+  ])('treats throttling (%s) as transient, marked as throttling', (_, err) => {
     expect(classifySesError(err)).toEqual({
       kind: 'transient',
       code: 'TooManyRequestsException',
       message: 'Maximum sending rate exceeded.',
+      throttled: true,
     });
   });
 
@@ -141,19 +142,39 @@ describe('the failover rule', () => {
   const policy = { sesMaxAttempts: 2, smtpMaxAttempts: 1 };
   const transient = { kind: 'transient', code: 'x', message: 'x' } as const;
 
-  it('uses SES until its attempts are spent, then SMTP, then nothing', () => {
+  /** The providers a message that only ever gets transient answers goes to, in order. */
+  const ladder = (p: typeof policy & { primary?: 'ses' | 'smtp' }) => {
     let t = { ses: 0, smtp: 0 };
     const chosen = [];
-    for (let p = chooseProvider(t, policy); p; p = chooseProvider(t, policy)) {
-      chosen.push(p);
-      t = countCall(t, p, transient);
+    for (let next = chooseProvider(t, p); next; next = chooseProvider(t, p)) {
+      chosen.push(next);
+      t = countCall(t, next, transient, p);
     }
-    expect(chosen).toEqual(['ses', 'ses', 'smtp']);
+    return chosen;
+  };
+
+  it('uses SES until its attempts are spent, then SMTP, then nothing', () => {
+    expect(ladder(policy)).toEqual(['ses', 'ses', 'smtp']);
   });
 
   it('moves to SMTP for good once SES says it is unavailable', () => {
-    const t = countCall({ ses: 0, smtp: 0 }, 'ses', { kind: 'unavailable', code: 'x', message: 'x' });
+    const t = countCall({ ses: 0, smtp: 0 }, 'ses', { kind: 'unavailable', code: 'x', message: 'x' }, policy);
     expect(chooseProvider(t, policy)).toBe('smtp');
+  });
+
+  it('runs the other way round with SMTP as the primary', () => {
+    const smtpFirst = { ...policy, primary: 'smtp' as const };
+    expect(ladder(smtpFirst)).toEqual(['smtp', 'ses', 'ses']);
+    const unavailable = countCall(
+      { ses: 0, smtp: 0 },
+      'smtp',
+      { kind: 'unavailable', code: 'x', message: 'x' },
+      smtpFirst,
+    );
+    expect(chooseProvider(unavailable, smtpFirst)).toBe('ses');
+    // SES unavailable as the fallback is not skipped: it is all that is left.
+    const sesDown = countCall(unavailable, 'ses', { kind: 'unavailable', code: 'x', message: 'x' }, smtpFirst);
+    expect(chooseProvider(sesDown, smtpFirst)).toBe('ses');
   });
 });
 

@@ -6,7 +6,9 @@ import type { ProviderFailure } from '../../delivery/outcome.js';
  * Errors exactly as nodemailer 10.6.0 rejected them, captured with createSmtpTransport +
  * sendViaSmtp (timeoutMs 500) against local/smtp-sink.ts set up as noted on each one: the message
  * and every own field, including the `smtpStage` sendViaSmtp adds. Re-capture them when upgrading
- * nodemailer: the classification reads these fields.
+ * nodemailer: the classification reads these fields. The pooled transport (the default) fails a
+ * message whose connection closed before it could be handed over with an error of its own
+ * (`pooled…` below), without the command: only the stage tells how far the message got.
  */
 function captured(fields: { message: string } & Record<string, unknown>): Error {
   const { message, ...rest } = fields;
@@ -91,6 +93,12 @@ const nodemailerErrors = {
     command: 'CONN',
     smtpStage: 'session',
   }),
+  // pooled: dropAt('CONNECT')
+  pooledDroppedBeforeGreeting: captured({
+    message: 'Reached maximum number of retries after connection was closed',
+    code: 'ECONNECTION',
+    smtpStage: 'session',
+  }),
   // credentials in the URL, sink with AUTH and without STARTTLS (createSmtpTransport adds requireTLS)
   noStarttls: captured({
     message: 'Error upgrading connection with STARTTLS: 500 Error: command not recognized',
@@ -106,6 +114,14 @@ const nodemailerErrors = {
     message: 'certificate has expired',
     code: 'ESOCKET',
     originalCode: 'CERT_HAS_EXPIRED',
+    command: 'CONN',
+    smtpStage: 'session',
+  }),
+  // smtps:// to a sink with a self-signed certificate (test/support/tls-certs.ts)
+  selfSigned: captured({
+    message: 'self-signed certificate',
+    code: 'ESOCKET',
+    originalCode: 'DEPTH_ZERO_SELF_SIGNED_CERT',
     command: 'CONN',
     smtpStage: 'session',
   }),
@@ -249,6 +265,12 @@ const nodemailerErrors = {
     command: 'CONN',
     smtpStage: 'envelope',
   }),
+  // pooled: a message accepted, then dropAt('MAIL') for the next one on the same connection
+  pooledDroppedAtMail: captured({
+    message: 'Reached maximum number of retries after connection was closed',
+    code: 'ECONNECTION',
+    smtpStage: 'envelope',
+  }),
   // delayAt('RCPT', Infinity)
   heldAtRcpt: captured({
     message: 'Timeout',
@@ -317,6 +339,12 @@ describe('classifySmtpError', () => {
         ],
         ['a refused STARTTLS that the credentials require', 'noStarttls', { kind: 'unavailable', code: '500' }],
         ['a certificate that fails verification', 'badCertificate', { kind: 'unavailable', code: 'CERT_HAS_EXPIRED' }],
+        ['a self-signed certificate', 'selfSigned', { kind: 'unavailable', code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }],
+        [
+          'a pooled connection closed before the greeting',
+          'pooledDroppedBeforeGreeting',
+          { kind: 'unavailable', code: 'ECONNECTION' },
+        ],
         [
           'TLS spoken to a plain-text port',
           'smtpsToPlain',
@@ -363,6 +391,11 @@ describe('classifySmtpError', () => {
           'droppedAtMail',
           { kind: 'transient', code: 'ECONNECTION' },
         ],
+        [
+          'a reused pooled connection closed at MAIL FROM',
+          'pooledDroppedAtMail',
+          { kind: 'transient', code: 'ECONNECTION' },
+        ],
         ['a relay that stops answering RCPT TO', 'heldAtRcpt', { kind: 'transient', code: 'ETIMEDOUT' }],
       ]),
     )('treats %s as transient', (_, name, expected) => {
@@ -392,6 +425,7 @@ describe('classifySmtpError', () => {
     it('treats a dropped connection as unknown: nothing shows the data had not gone out', () => {
       expect(classifySmtpError(withoutStage('droppedAfterData'))).toMatchObject({ kind: 'unknown' });
       expect(classifySmtpError(withoutStage('droppedAtMail'))).toMatchObject({ kind: 'unknown' });
+      expect(classifySmtpError(withoutStage('pooledDroppedAtMail'))).toMatchObject({ kind: 'unknown' });
     });
 
     it('still knows setup failures and answers by their own fields', () => {
