@@ -1,5 +1,5 @@
 import { parse as parseCsv } from 'csv-parse/sync';
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi';
 import { parseAddress } from '../mail/addresses.js';
 import { compileTemplates, TemplateError } from '../mail/templates.js';
 import {
@@ -22,6 +22,12 @@ export interface BulkLimits extends Limits {
   maxBulkRecipients: number;
 }
 
+export const recipientSchema = z.strictObject({
+  email: z.string(),
+  name: z.string().max(200).refine(noLineBreaks, 'must not contain line breaks').optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+
 /** The JSON body of `POST /v1/bulk`. Subject, html and text are Handlebars templates. */
 export const bulkBody = z
   .strictObject({
@@ -32,7 +38,10 @@ export const bulkBody = z
     text: z.string().min(1).optional(),
     headers: headers.optional(),
     attachments: attachments.optional(),
-    recipients: z.array(z.unknown()).min(1, 'must list at least one recipient'),
+    // Each recipient is checked on its own (recipientSchema), so `lenient` can skip the bad ones.
+    recipients: z
+      .array(z.unknown().openapi({ allOf: [{ $ref: '#/components/schemas/BulkRecipientInput' }] }))
+      .min(1, 'must list at least one recipient'),
     /** Messages per second for this bulk; capped by the SES quota. Default: the quota. */
     rate_per_second: z.number().int().min(1).max(10_000).optional(),
     /** strict: any bad recipient refuses the whole request; lenient: bad ones are skipped and reported. */
@@ -42,12 +51,6 @@ export const bulkBody = z
     path: ['html'],
     message: 'one of html or text is required',
   });
-
-const recipientSchema = z.strictObject({
-  email: z.string(),
-  name: z.string().max(200).refine(noLineBreaks, 'must not contain line breaks').optional(),
-  data: z.record(z.string(), z.unknown()).optional(),
-});
 
 export interface BulkRecipient {
   email: string;

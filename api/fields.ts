@@ -1,33 +1,45 @@
 // Request pieces shared by `POST /v1/emails` and `POST /v1/bulk`, and how their errors name fields.
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi';
 import { formatAddress, parseAddress } from '../mail/addresses.js';
 
 export const noLineBreaks = (v: string) => !/[\r\n\0]/.test(v);
 
-export const address = z.string().transform((v, ctx) => {
-  const parsed = parseAddress(v);
-  if ('error' in parsed) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v.slice(0, 100))} ${parsed.error}` });
-    return z.NEVER;
-  }
-  return formatAddress(parsed);
-});
+export const address = z
+  .string()
+  .transform((v, ctx) => {
+    const parsed = parseAddress(v);
+    if ('error' in parsed) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v.slice(0, 100))} ${parsed.error}` });
+      return z.NEVER;
+    }
+    return formatAddress(parsed);
+  })
+  .openapi({ description: '`a@example.com` or `Name <a@example.com>`', examples: ['Ada <ada@example.com>'] });
 
 /** One address or a non-empty list of them; an error names the bad element (`to[1]`). */
-export const addressList = z.unknown().transform((v, ctx) => {
-  const list = typeof v === 'string' ? [v] : v;
-  if (!Array.isArray(list) || list.length === 0) {
-    ctx.addIssue({ code: 'custom', message: 'must be an address or a non-empty list of addresses' });
-    return z.NEVER;
-  }
-  const out: string[] = [];
-  list.forEach((item, i) => {
-    const r = address.safeParse(item);
-    if (r.success) out.push(r.data);
-    else ctx.addIssue({ code: 'custom', path: typeof v === 'string' ? [] : [i], message: r.error.issues[0]!.message });
+export const addressList = z
+  .unknown()
+  .transform((v, ctx) => {
+    const list = typeof v === 'string' ? [v] : v;
+    if (!Array.isArray(list) || list.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be an address or a non-empty list of addresses' });
+      return z.NEVER;
+    }
+    const out: string[] = [];
+    list.forEach((item, i) => {
+      const r = address.safeParse(item);
+      if (r.success) out.push(r.data);
+      else
+        ctx.addIssue({ code: 'custom', path: typeof v === 'string' ? [] : [i], message: r.error.issues[0]!.message });
+    });
+    return out;
+  })
+  .openapi({
+    oneOf: [
+      { type: 'string', description: 'One address: `a@example.com` or `Name <a@example.com>`' },
+      { type: 'array', items: { type: 'string' }, minItems: 1 },
+    ],
   });
-  return out;
-});
 
 export const subject = z.string().min(1).max(998).refine(noLineBreaks, 'must not contain line breaks');
 

@@ -1,29 +1,108 @@
-import { Hono } from 'hono';
+import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { and, asc, eq, gt } from 'drizzle-orm';
-import { z } from 'zod';
+import { and, asc, desc, eq, gt, gte, lt, sql } from 'drizzle-orm';
 import { countRecipients } from '../../db/bulk-counts.js';
-import { bulkRecipients, bulks, recipientStatuses } from '../../db/schema.js';
+import { bulkRecipients, bulks, bulkStatuses, recipientStatuses } from '../../db/schema.js';
 import { bulkWorkflowId, cancelUpdate, pauseUpdate, resumeUpdate } from '../../workflows/contracts.js';
 import { acceptBulk, type BulkDeps } from '../accept-bulk.js';
-import { parseBulkRequest, type BulkLimits } from '../bulk-request.js';
+import { bulkBody, parseBulkRequest, recipientSchema, type BulkLimits } from '../bulk-request.js';
 import type { AuthEnv } from '../auth.js';
-import { ApiError, fromRequestError } from '../errors.js';
-import { firstIssue } from '../fields.js';
+import { ApiError } from '../errors.js';
 import { idempotencyKeyOf, uuidPattern } from '../idempotency.js';
 import { limitBody, readValidated } from '../read-body.js';
+import { errorResponse, router, unavailableResponse } from '../router.js';
+import { createdRange, IdempotencyKeyHeader, IdParam, listPage, pageLimit, sendUnavailable } from './common.js';
 
 export interface BulkRoutesDeps extends BulkDeps {
   bulkLimits: BulkLimits;
 }
 
-const listQuery = z.strictObject({
+const BulkAccepted = z
+  .object({
+    id: z.string(),
+    status: z.string(),
+    total: z.number().int(),
+    accepted: z.number().int(),
+    rejected: z.array(z.object({ index: z.number().int(), reason: z.string() })),
+  })
+  .openapi('BulkAccepted');
+
+const BulkSummary = z
+  .object({
+    id: z.string(),
+    status: z.enum(bulkStatuses),
+    status_reason: z.string().nullable().openapi({ description: 'Why a bulk is not progressing, or was paused' }),
+    total: z.number().int(),
+    rate_per_second: z.number().nullable(),
+    created_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+  })
+  .openapi('BulkSummary');
+
+const Bulk = BulkSummary.extend({
+  workflow_id: z.string(),
+  sent: z.number().int(),
+  failed: z.number().int(),
+  cancelled: z.number().int(),
+  pending: z.number().int(),
+  unknown: z.number().int().openapi({ description: 'Recipients held after two unanswered provider calls' }),
+  possible_duplicates: z.number().int().openapi({
+    description: 'Sent recipients one of whose provider calls never answered: each may hold two copies',
+  }),
+}).openapi('Bulk');
+
+const Recipient = z
+  .object({
+    index: z.number().int(),
+    email: z.string(),
+    name: z.string().nullable(),
+    status: z.enum(recipientStatuses),
+    attempts: z.number().int(),
+    unknown_outcomes: z.number().int(),
+    provider: z.enum(['ses', 'smtp']).nullable(),
+    provider_message_id: z.string().nullable(),
+    error: z.string().nullable(),
+    at: z.string().nullable(),
+  })
+  .openapi('BulkRecipient');
+
+const Progress = z
+  .object({
+    id: z.string(),
+    phase: z.enum(['running', 'paused', 'cancelling', 'cancelled', 'completed']),
+    cursor: z.number().int().openapi({ description: 'Recipients dispatched so far' }),
+    total: z.number().int(),
+    ratePerSecond: z.number(),
+    run: z.number().int().openapi({ description: 'How many times the workflow has continued as new' }),
+  })
+  .openapi('BulkProgress');
+
+const RecipientsQuery = z.strictObject({
   status: z.enum(recipientStatuses).optional(),
-  cursor: z.coerce.number().int().min(-1).optional(),
+  cursor: z.coerce.number().int().min(-1).optional().openapi({ description: 'The last index of the previous page' }),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+const ListQuery = z.strictObject({
+  status: z.enum(bulkStatuses).optional(),
+  ...createdRange,
+  cursor: z.string().optional().openapi({ description: '`next_cursor` of the previous page' }),
+  limit: pageLimit,
+});
+
 const controls = { pause: pauseUpdate, resume: resumeUpdate, cancel: cancelUpdate } as const;
+
+const summary = (b: typeof bulks.$inferSelect) => ({
+  id: b.id,
+  status: b.status,
+  status_reason: b.statusReason,
+  total: b.total,
+  rate_per_second: b.ratePerSecond,
+  created_at: b.createdAt.toISOString(),
+  started_at: b.startedAt?.toISOString() ?? null,
+  finished_at: b.finishedAt?.toISOString() ?? null,
+});
 
 export function bulkRoutes(deps: BulkRoutesDeps) {
   // Attachments (base64) plus about 1 KB a recipient.
@@ -40,79 +119,194 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
     return bulk;
   }
 
-  const app = new Hono<AuthEnv>()
-    .post('/', limitBody(maxBody), async (c) => {
-      const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
-      const request = await readValidated(c, (raw) => parseBulkRequest(raw.body, raw.files, deps.bulkLimits), {
-        csvField: 'recipients',
-      });
-      return c.json(await acceptBulk(deps, request, c.get('apiKeyId'), idempotencyKey), 202);
-    })
-    .get('/:id', async (c) => {
-      const bulk = await findBulk(c.req.param('id'), c.get('apiKeyId'));
-      const counts = await countRecipients(deps.db, bulk.id);
-      return c.json({
-        id: bulk.id,
-        status: bulk.status,
-        status_reason: bulk.statusReason,
-        workflow_id: bulk.workflowId,
-        ...counts,
-        rate_per_second: bulk.ratePerSecond,
-        created_at: bulk.createdAt.toISOString(),
-        started_at: bulk.startedAt?.toISOString() ?? null,
-        finished_at: bulk.finishedAt?.toISOString() ?? null,
-      });
-    })
-    .get('/:id/recipients', async (c) => {
-      const bulk = await findBulk(c.req.param('id'), c.get('apiKeyId'));
-      const q = listQuery.safeParse(c.req.query());
-      if (!q.success) throw fromRequestError(firstIssue(q.error));
-      const { status, cursor, limit } = q.data;
-      const rows = await deps.db
-        .select()
-        .from(bulkRecipients)
-        .where(
-          and(
-            eq(bulkRecipients.bulkId, bulk.id),
-            gt(bulkRecipients.seq, cursor ?? -1),
-            status ? eq(bulkRecipients.status, status) : undefined,
-          ),
-        )
-        .orderBy(asc(bulkRecipients.seq))
-        .limit(limit);
-      return c.json({
-        data: rows.map((r) => ({
-          index: r.seq,
-          email: r.email,
-          name: r.name,
-          status: r.status,
-          attempts: r.attempts,
-          unknown_outcomes: r.unknownOutcomes,
-          provider: r.provider,
-          provider_message_id: r.providerMessageId,
-          error: r.error,
-          at: r.updatedAt?.toISOString() ?? null,
-        })),
-        next_cursor: rows.length === limit ? rows[rows.length - 1]!.seq : null,
-      });
-    });
+  const app = router<AuthEnv>();
+  app.openAPIRegistry.register('SendBulk', bulkBody);
+  app.openAPIRegistry.register('BulkRecipientInput', recipientSchema);
+  app
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/',
+        summary: 'Send one message to many recipients, an individual copy each',
+        description:
+          'Subject, html and text are Handlebars templates ({{name}}, {{email}}, {{data.x}}), checked against every ' +
+          'recipient at submission. `mode: strict` refuses the request if any recipient is invalid (listed in ' +
+          '`error.rejected`); `lenient` skips them and lists them in `rejected`. Recipients may also be uploaded ' +
+          'as a CSV file (`email,name,<data columns>`) in multipart/form-data. Starts the workflow `bulk-<id>`.',
+        middleware: [limitBody(maxBody)] as const,
+        request: {
+          headers: IdempotencyKeyHeader,
+          // Read and validated by readValidated (JSON or multipart with a CSV, size limits, duplicate keys).
+          body: {
+            required: true,
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/SendBulk' } },
+              'multipart/form-data': { schema: { type: 'object' } },
+            },
+          },
+        },
+        responses: {
+          202: { description: 'Accepted', content: { 'application/json': { schema: BulkAccepted } } },
+          400: errorResponse('Invalid input; `field` names the culprit, `rejected` lists bad recipients'),
+          401: errorResponse('Missing or invalid API key'),
+          409: errorResponse('Idempotency-Key reused with a different request'),
+          413: errorResponse('Too large'),
+          503: sendUnavailable,
+        },
+      }),
+      async (c) => {
+        const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
+        const request = await readValidated(c, (raw) => parseBulkRequest(raw.body, raw.files, deps.bulkLimits), {
+          csvField: 'recipients',
+        });
+        return c.json(await acceptBulk(deps, request, c.get('apiKeyId'), idempotencyKey), 202);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/',
+        summary: 'List bulks, newest first',
+        description:
+          "Each bulk's counts are in `GET /v1/bulk/{id}`. Pages by `cursor` (the previous page's `next_cursor`).",
+        request: { query: ListQuery },
+        responses: {
+          200: { description: 'A page', content: { 'application/json': { schema: listPage(BulkSummary) } } },
+          400: errorResponse('Invalid filter; `field` names it'),
+          503: unavailableResponse(),
+        },
+      }),
+      async (c) => {
+        const q = c.req.valid('query');
+        const apiKeyId = c.get('apiKeyId');
+        const after = q.cursor ? await findBulk(q.cursor, apiKeyId).catch(() => undefined) : undefined;
+        if (q.cursor && !after)
+          throw new ApiError('validation_error', 'cursor is not a cursor of this listing', 'cursor');
+        const rows = await deps.db
+          .select()
+          .from(bulks)
+          .where(
+            and(
+              eq(bulks.apiKeyId, apiKeyId),
+              q.status ? eq(bulks.status, q.status) : undefined,
+              q.created_after ? gte(bulks.createdAt, new Date(q.created_after)) : undefined,
+              q.created_before ? lt(bulks.createdAt, new Date(q.created_before)) : undefined,
+              after
+                ? sql`(${bulks.createdAt}, ${bulks.id}) < (select created_at, id from bulks where id = ${after.id})`
+                : undefined,
+            ),
+          )
+          .orderBy(desc(bulks.createdAt), desc(bulks.id))
+          .limit(q.limit);
+        return c.json(
+          { data: rows.map(summary), next_cursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null },
+          200,
+        );
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}',
+        summary: 'Status and exact counts: total = sent + failed + cancelled + pending + unknown',
+        request: { params: IdParam },
+        responses: {
+          200: { description: 'The bulk', content: { 'application/json': { schema: Bulk } } },
+          404: errorResponse('No such bulk for this API key'),
+          503: unavailableResponse(),
+        },
+      }),
+      async (c) => {
+        const bulk = await findBulk(c.req.valid('param').id, c.get('apiKeyId'));
+        const counts = await countRecipients(deps.db, bulk.id);
+        return c.json({ ...summary(bulk), workflow_id: bulk.workflowId, ...counts }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/recipients',
+        summary: 'Per-recipient outcomes, paged by `cursor` (the last index of the previous page)',
+        request: { params: IdParam, query: RecipientsQuery },
+        responses: {
+          200: {
+            description: 'A page',
+            content: {
+              'application/json': {
+                schema: z.object({ data: z.array(Recipient), next_cursor: z.number().int().nullable() }),
+              },
+            },
+          },
+          404: errorResponse('No such bulk for this API key'),
+          503: unavailableResponse(),
+        },
+      }),
+      async (c) => {
+        const bulk = await findBulk(c.req.valid('param').id, c.get('apiKeyId'));
+        const { status, cursor, limit } = c.req.valid('query');
+        const rows = await deps.db
+          .select()
+          .from(bulkRecipients)
+          .where(
+            and(
+              eq(bulkRecipients.bulkId, bulk.id),
+              gt(bulkRecipients.seq, cursor ?? -1),
+              status ? eq(bulkRecipients.status, status) : undefined,
+            ),
+          )
+          .orderBy(asc(bulkRecipients.seq))
+          .limit(limit);
+        return c.json(
+          {
+            data: rows.map((r) => ({
+              index: r.seq,
+              email: r.email,
+              name: r.name,
+              status: r.status,
+              attempts: r.attempts,
+              unknown_outcomes: r.unknownOutcomes,
+              provider: r.provider,
+              provider_message_id: r.providerMessageId,
+              error: r.error,
+              at: r.updatedAt?.toISOString() ?? null,
+            })),
+            next_cursor: rows.length === limit ? rows[rows.length - 1]!.seq : null,
+          },
+          200,
+        );
+      },
+    );
 
   for (const [action, update] of Object.entries(controls)) {
-    app.post(`/:id/${action}`, async (c) => {
-      const bulk = await findBulk(c.req.param('id'), c.get('apiKeyId'));
-      try {
-        const progress = await deps.temporal.workflow.getHandle(bulkWorkflowId(bulk.id)).executeUpdate(update);
-        return c.json({ id: bulk.id, ...progress });
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError)
-          throw new ApiError(
-            'bulk_finished',
-            `bulk ${bulk.id} is ${bulk.status}; it can no longer be ${action}d`,
-            'id',
-          );
-        throw err;
-      }
-    });
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `/{id}/${action}`,
+        summary: `${action[0]!.toUpperCase()}${action.slice(1)} a bulk (the workflow's \`${action}\` signal, as an update)`,
+        request: { params: IdParam },
+        responses: {
+          200: { description: 'The new progress', content: { 'application/json': { schema: Progress } } },
+          404: errorResponse('No such bulk for this API key'),
+          409: errorResponse('The bulk has finished'),
+          503: unavailableResponse(),
+        },
+      }),
+      async (c) => {
+        const bulk = await findBulk(c.req.valid('param').id, c.get('apiKeyId'));
+        try {
+          const progress = await deps.temporal.workflow.getHandle(bulkWorkflowId(bulk.id)).executeUpdate(update);
+          return c.json({ id: bulk.id, ...progress }, 200);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError)
+            throw new ApiError(
+              'bulk_finished',
+              `bulk ${bulk.id} is ${bulk.status}; it can no longer be ${action}d`,
+              'id',
+            );
+          throw err;
+        }
+      },
+    );
   }
   return app;
 }

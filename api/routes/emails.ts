@@ -1,79 +1,274 @@
-import { Hono } from 'hono';
-import { and, asc, eq } from 'drizzle-orm';
-import { attachments, deliveryAttempts, messages } from '../../db/schema.js';
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, asc, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
+import { attachments, deliveryAttempts, messages, messageStatuses } from '../../db/schema.js';
 import { acceptEmail, type AcceptDeps } from '../accept-email.js';
 import type { AuthEnv } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { idempotencyKeyOf, uuidPattern } from '../idempotency.js';
 import { limitBody, readValidated } from '../read-body.js';
 import type { Limits } from '../fields.js';
-import { parseSendRequest } from '../send-request.js';
+import { errorResponse, router, unavailableResponse } from '../router.js';
+import { parseSendRequest, sendEmailBody } from '../send-request.js';
+import {
+  Accepted,
+  createdRange,
+  IdempotencyKeyHeader,
+  IdParam,
+  listPage,
+  pageLimit,
+  sendUnavailable,
+} from './common.js';
 
 export interface EmailRoutesDeps extends AcceptDeps {
   limits: Limits;
 }
 
+const Attempt = z
+  .object({
+    provider: z.enum(['ses', 'smtp']),
+    attempt: z.number().int(),
+    outcome: z.string().openapi({
+      description:
+        '`pending` while in flight, `sent`, `retryable_error`, `unavailable`, `rejected`, `unknown` (no answer), `error`',
+    }),
+    provider_message_id: z.string().nullable(),
+    error_code: z.string().nullable(),
+    error_message: z.string().nullable(),
+    rejected_recipients: z
+      .array(z.object({ address: z.string(), code: z.string(), message: z.string() }))
+      .openapi({ description: 'Recipients the provider refused while it accepted the message for the others' }),
+    routed_by: z
+      .string()
+      .nullable()
+      .openapi({
+        description:
+          'Set when the call skipped the first-choice provider because its circuit was open, e.g. ' +
+          '`SES circuit open: since … after 5 failure(s); last: SES ServiceUnavailable: …`',
+      }),
+    at: z.string(),
+  })
+  .openapi('Attempt');
+
+const status = z.enum(messageStatuses).openapi({
+  description:
+    '`unknown`: a provider may have the message but never answered: held, not resent (Reset the workflow to send again)',
+});
+
+/** What a listing shows of each send; the full record adds content details and attempts. */
+const EmailSummary = z
+  .object({
+    id: z.string(),
+    status,
+    from: z.string(),
+    to: z.array(z.string()),
+    subject: z.string(),
+    tags: z.record(z.string(), z.string()),
+    provider: z.enum(['ses', 'smtp']).nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    sent_at: z.string().nullable(),
+  })
+  .openapi('EmailSummary');
+
+const Email = EmailSummary.extend({
+  workflow_id: z.string(),
+  cc: z.array(z.string()),
+  bcc: z.array(z.string()),
+  provider_message_id: z.string().nullable(),
+  last_error: z.string().nullable(),
+  attachments: z.array(
+    z.object({ filename: z.string(), content_type: z.string(), size: z.number(), sha256: z.string() }),
+  ),
+  attempts: z.array(Attempt),
+}).openapi('Email');
+
+const tagFilter = /^[A-Za-z0-9_-]{1,256}:[A-Za-z0-9_-]{1,256}$/;
+const ListQuery = z.strictObject({
+  status: z.enum(messageStatuses).optional(),
+  to: z
+    .string()
+    .max(320)
+    .optional()
+    .openapi({ description: 'A recipient address (To, Cc or Bcc), matched exactly, case-insensitively' }),
+  tag: z
+    .string()
+    .regex(tagFilter, 'tag must be name:value')
+    .optional()
+    .openapi({ description: 'A tag as `name:value`' }),
+  ...createdRange,
+  cursor: z.string().optional().openapi({ description: '`next_cursor` of the previous page' }),
+  limit: pageLimit,
+});
+
+const summary = (m: typeof messages.$inferSelect) => ({
+  id: m.id,
+  status: m.status,
+  from: m.from,
+  to: m.to,
+  subject: m.subject,
+  tags: m.tags,
+  provider: m.provider,
+  created_at: m.createdAt.toISOString(),
+  updated_at: m.updatedAt.toISOString(),
+  sent_at: m.sentAt?.toISOString() ?? null,
+});
+
+/** A stored address list holds `a@b` or `Name <a@b>`: match the address as a whole element or in brackets. */
+function recipientIs(address: string) {
+  const escaped = address.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`);
+  const lists = sql`lower(${messages.to}::text || ${messages.cc}::text || ${messages.bcc}::text)`;
+  return or(sql`${lists} like ${`%"${escaped}"%`}`, sql`${lists} like ${`%<${escaped}>%`}`);
+}
+
 export function emailRoutes(deps: EmailRoutesDeps) {
   // Base64 inflates attachments by 4/3; the JSON around them gets a fixed allowance.
   const maxBody = Math.ceil((deps.limits.maxMessageBytes * 4) / 3) + 256 * 1024;
+  const app = router<AuthEnv>();
+  app.openAPIRegistry.register('SendEmail', sendEmailBody);
 
-  return new Hono<AuthEnv>()
-    .post('/', limitBody(maxBody), async (c) => {
-      const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
-      const request = await readValidated(c, (raw) => parseSendRequest(raw.body, raw.files, deps.limits));
-      const accepted = await acceptEmail(deps, request, c.get('apiKeyId'), idempotencyKey);
-      return c.json(accepted, 202);
-    })
-    .get('/:id', async (c) => {
-      const id = c.req.param('id');
-      const notFound = new ApiError('not_found', `no email ${id}`, 'id');
-      if (!uuidPattern.test(id)) throw notFound;
-      const [m] = await deps.db
-        .select()
-        .from(messages)
-        .where(and(eq(messages.id, id), eq(messages.apiKeyId, c.get('apiKeyId'))));
-      if (!m) throw notFound;
-      const [files, attempts] = await Promise.all([
-        deps.db.select().from(attachments).where(eq(attachments.messageId, id)).orderBy(asc(attachments.position)),
-        deps.db
+  async function findEmail(id: string, apiKeyId: string) {
+    const notFound = new ApiError('not_found', `no email ${id}`, 'id');
+    if (!uuidPattern.test(id)) throw notFound;
+    const [m] = await deps.db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.id, id), eq(messages.apiKeyId, apiKeyId)));
+    if (!m) throw notFound;
+    return m;
+  }
+
+  return app
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/',
+        summary: 'Send one email',
+        description:
+          'Validates, stores attachments in S3 and starts one durable workflow (`email-<id>`). ' +
+          'Send the same `Idempotency-Key` again to get the same id without a second send. ' +
+          'Also accepts multipart/form-data with the same fields and files under `attachments`.',
+        middleware: [limitBody(maxBody)] as const,
+        request: {
+          headers: IdempotencyKeyHeader,
+          // Read and validated by readValidated (JSON or multipart, size limits, duplicate keys).
+          body: {
+            required: true,
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/SendEmail' } },
+              'multipart/form-data': { schema: { type: 'object' } },
+            },
+          },
+        },
+        responses: {
+          202: { description: 'Accepted and queued', content: { 'application/json': { schema: Accepted } } },
+          400: errorResponse('Invalid input; `field` names the culprit'),
+          401: errorResponse('Missing or invalid API key'),
+          409: errorResponse('Idempotency-Key reused with a different request'),
+          413: errorResponse('Too large'),
+          415: errorResponse('Unsupported content type'),
+          503: sendUnavailable,
+        },
+      }),
+      async (c) => {
+        const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
+        const request = await readValidated(c, (raw) => parseSendRequest(raw.body, raw.files, deps.limits));
+        return c.json(await acceptEmail(deps, request, c.get('apiKeyId'), idempotencyKey), 202);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/',
+        summary: 'List sends, newest first',
+        description: "Filters combine. Pages by `cursor` (the previous page's `next_cursor`; null on the last page).",
+        request: { query: ListQuery },
+        responses: {
+          200: { description: 'A page', content: { 'application/json': { schema: listPage(EmailSummary) } } },
+          400: errorResponse('Invalid filter; `field` names it'),
+          503: unavailableResponse(),
+        },
+      }),
+      async (c) => {
+        const q = c.req.valid('query');
+        const apiKeyId = c.get('apiKeyId');
+        const after = q.cursor ? await findEmail(q.cursor, apiKeyId).catch(() => undefined) : undefined;
+        if (q.cursor && !after)
+          throw new ApiError('validation_error', 'cursor is not a cursor of this listing', 'cursor');
+        const [tagName, tagValue] = q.tag?.split(':') ?? [];
+        const rows = await deps.db
           .select()
-          .from(deliveryAttempts)
-          .where(eq(deliveryAttempts.messageId, id))
-          .orderBy(asc(deliveryAttempts.at), asc(deliveryAttempts.attempt)),
-      ]);
-      return c.json({
-        id: m.id,
-        status: m.status,
-        workflow_id: m.workflowId,
-        from: m.from,
-        to: m.to,
-        cc: m.cc,
-        bcc: m.bcc,
-        subject: m.subject,
-        tags: m.tags,
-        provider: m.provider,
-        provider_message_id: m.providerMessageId,
-        last_error: m.lastError,
-        created_at: m.createdAt.toISOString(),
-        updated_at: m.updatedAt.toISOString(),
-        sent_at: m.sentAt?.toISOString() ?? null,
-        attachments: files.map((f) => ({
-          filename: f.filename,
-          content_type: f.contentType,
-          size: f.size,
-          sha256: f.sha256,
-        })),
-        attempts: attempts.map((a) => ({
-          provider: a.provider,
-          attempt: a.attempt,
-          outcome: a.outcome,
-          provider_message_id: a.providerMessageId,
-          error_code: a.errorCode,
-          error_message: a.errorMessage,
-          rejected_recipients: a.rejectedRecipients ?? [],
-          routed_by: a.routedBy,
-          at: a.at.toISOString(),
-        })),
-      });
-    });
+          .from(messages)
+          .where(
+            and(
+              eq(messages.apiKeyId, apiKeyId),
+              q.status ? eq(messages.status, q.status) : undefined,
+              q.to ? recipientIs(q.to) : undefined,
+              tagName ? sql`${messages.tags} @> ${JSON.stringify({ [tagName]: tagValue })}::jsonb` : undefined,
+              q.created_after ? gte(messages.createdAt, new Date(q.created_after)) : undefined,
+              q.created_before ? lt(messages.createdAt, new Date(q.created_before)) : undefined,
+              after
+                ? sql`(${messages.createdAt}, ${messages.id}) < (select created_at, id from messages where id = ${after.id})`
+                : undefined,
+            ),
+          )
+          .orderBy(desc(messages.createdAt), desc(messages.id))
+          .limit(q.limit);
+        return c.json(
+          { data: rows.map(summary), next_cursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null },
+          200,
+        );
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}',
+        summary: 'One email: status, provider, provider message id, every attempt',
+        request: { params: IdParam },
+        responses: {
+          200: { description: 'The email', content: { 'application/json': { schema: Email } } },
+          404: errorResponse('No such email for this API key'),
+          503: unavailableResponse(),
+        },
+      }),
+      async (c) => {
+        const m = await findEmail(c.req.valid('param').id, c.get('apiKeyId'));
+        const [files, attempts] = await Promise.all([
+          deps.db.select().from(attachments).where(eq(attachments.messageId, m.id)).orderBy(asc(attachments.position)),
+          deps.db
+            .select()
+            .from(deliveryAttempts)
+            .where(eq(deliveryAttempts.messageId, m.id))
+            .orderBy(asc(deliveryAttempts.at), asc(deliveryAttempts.attempt)),
+        ]);
+        return c.json(
+          {
+            ...summary(m),
+            workflow_id: m.workflowId,
+            cc: m.cc,
+            bcc: m.bcc,
+            provider_message_id: m.providerMessageId,
+            last_error: m.lastError,
+            attachments: files.map((f) => ({
+              filename: f.filename,
+              content_type: f.contentType,
+              size: f.size,
+              sha256: f.sha256,
+            })),
+            attempts: attempts.map((a) => ({
+              provider: a.provider,
+              attempt: a.attempt,
+              outcome: a.outcome,
+              provider_message_id: a.providerMessageId,
+              error_code: a.errorCode,
+              error_message: a.errorMessage,
+              rejected_recipients: a.rejectedRecipients ?? [],
+              routed_by: a.routedBy,
+              at: a.at.toISOString(),
+            })),
+          },
+          200,
+        );
+      },
+    );
 }

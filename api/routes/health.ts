@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import { Gauge, Registry } from 'prom-client';
@@ -6,6 +6,7 @@ import type { Db } from '../../db/create-db.js';
 import { circuitReport, type ProviderEndpoints } from '../../db/circuits.js';
 import { providers } from '../../db/schema.js';
 import { keyChecker } from '../auth.js';
+import { router } from '../router.js';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([
@@ -71,6 +72,31 @@ function providerMetrics(db: Db, endpoints: ProviderEndpoints) {
   return registry;
 }
 
+const Check = z.object({
+  ok: z.boolean(),
+  error: z.string().optional().openapi({ description: 'Why not (only with an API key)' }),
+});
+const Circuit = z.object({
+  state: z.enum(['closed', 'open']).openapi({
+    description: '`open`: sends go to the other provider, and this one gets one probe per CIRCUIT_PROBE_SECONDS',
+  }),
+  endpoint: z.string(),
+  failures: z.number().int().openapi({ description: 'Failures counted toward opening' }),
+  lastFailure: z.string().nullable(),
+  lastChangeAt: z.string().nullable(),
+  nextProbeAt: z.string().nullable(),
+  opens: z.number().int(),
+});
+const Readiness = z
+  .object({
+    status: z.enum(['ready', 'not_ready']),
+    checks: z.object({ database: Check, temporal: Check }),
+    providers: z.object({ ses: Circuit, smtp: Circuit }).optional().openapi({
+      description: "With an API key: each provider's circuit. An open circuit does not make the API unready.",
+    }),
+  })
+  .openapi('Readiness');
+
 /**
  * `/health`: the process answers. `/ready`: it can take mail (Temporal and the database answer);
  * with an API key it also shows each provider's circuit. `/metrics`: Prometheus.
@@ -79,32 +105,76 @@ export function healthRoutes(deps: HealthRoutesDeps) {
   const { db, temporal } = deps;
   const authorized = keyChecker(deps.apiKeys);
   const metrics = providerMetrics(db, deps.providerEndpoints);
-  return new Hono()
-    .get('/health', (c) => c.json({ status: 'ok' }))
-    .get('/ready', async (c) => {
-      const [database, temporalCheck] = await Promise.all([
-        check(() => db.execute(sql`select 1`)),
-        check(() => temporal.workflowService.getSystemInfo({})),
-      ]);
-      const ready = database.ok && temporalCheck.ok;
-      // An open circuit does not make the API unready: mail is still taken, and goes to the other provider.
-      const operator = !('error' in authorized(c.req.header('authorization')));
-      const providers =
-        operator && database.ok ? await circuitReport(db, deps.providerEndpoints).catch(() => undefined) : undefined;
-      return c.json(
-        {
-          status: ready ? 'ready' : 'not_ready',
-          checks: { database, temporal: temporalCheck },
-          ...(providers ? { providers } : {}),
+  const readiness = { content: { 'application/json': { schema: Readiness } } };
+  return router()
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/health',
+        summary: 'Liveness',
+        security: [],
+        responses: {
+          200: {
+            description: 'Alive',
+            content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } },
+          },
         },
-        ready ? 200 : 503,
-      );
-    })
-    .get('/metrics', async (c) => {
-      try {
-        return c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType });
-      } catch (err) {
-        return c.text(`# metrics unavailable: ${(err as Error).message}\n`, 503);
-      }
-    });
+      }),
+      (c) => c.json({ status: 'ok' as const }, 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/ready',
+        summary: 'Readiness: Temporal and the database answer; with an API key, each provider circuit too',
+        description:
+          'Without credentials: `status` and which check failed. With a valid `Authorization: Bearer <key>`, ' +
+          "also why a check failed and `providers.ses` / `providers.smtp`: each provider's circuit.",
+        security: [{}, { bearer: [] }],
+        responses: { 200: { description: 'Ready', ...readiness }, 503: { description: 'Not ready', ...readiness } },
+      }),
+      async (c) => {
+        const [database, temporalCheck] = await Promise.all([
+          check(() => db.execute(sql`select 1`)),
+          check(() => temporal.workflowService.getSystemInfo({})),
+        ]);
+        const ready = database.ok && temporalCheck.ok;
+        const operator = !('error' in authorized(c.req.header('authorization')));
+        // Internal error text (hosts, ports, driver messages) is for operators only.
+        const shown = (r: { ok: boolean; error?: string }) => (operator ? r : { ok: r.ok });
+        // An open circuit does not make the API unready: mail is still taken, and goes to the other provider.
+        const providers =
+          operator && database.ok ? await circuitReport(db, deps.providerEndpoints).catch(() => undefined) : undefined;
+        return c.json(
+          {
+            status: ready ? ('ready' as const) : ('not_ready' as const),
+            checks: { database: shown(database), temporal: shown(temporalCheck) },
+            ...(providers ? { providers } : {}),
+          },
+          ready ? 200 : 503,
+        );
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/metrics',
+        summary: 'Prometheus metrics',
+        description:
+          '`mailroom_provider_circuit_open{provider}` (1 while open), `mailroom_provider_circuit_failures`, ' +
+          '`mailroom_provider_circuit_opens`, `mailroom_provider_circuit_last_change_timestamp_seconds`.',
+        security: [],
+        responses: {
+          200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } },
+          503: { description: 'The metrics could not be read', content: { 'text/plain': { schema: z.string() } } },
+        },
+      }),
+      async (c) => {
+        try {
+          return c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType });
+        } catch {
+          return c.text('# metrics unavailable\n', 503);
+        }
+      },
+    );
 }
