@@ -43,7 +43,7 @@ export async function recordAttempt(db: Db, a: AttemptRecord): Promise<void> {
 /** What a single send ended in: written to its row (and its deciding call to the ledger). */
 export interface OutcomeInput {
   messageId: string;
-  status: 'sent' | 'failed' | 'unknown';
+  status: 'sent' | 'failed' | 'unknown' | 'cancelled' | 'expired';
   provider?: Provider;
   providerMessageId?: string;
   error?: string;
@@ -88,14 +88,20 @@ export function attemptsOf(db: Db, messageId: string) {
 }
 
 /**
- * queued → sending, and failed/unknown → sending when an operator resets the workflow to retry it.
+ * queued/scheduled → sending, and failed/unknown/cancelled/expired → sending when an operator
+ * resets the workflow to send it after all.
  * A sent message never moves back: a reset of a delivered send finds it in the ledger.
  */
 export async function markSending(db: Db, messageId: string): Promise<void> {
   await db
     .update(messages)
     .set({ status: 'sending', lastError: null, updatedAt: new Date() })
-    .where(and(eq(messages.id, messageId), inArray(messages.status, ['queued', 'failed', 'unknown'])));
+    .where(
+      and(
+        eq(messages.id, messageId),
+        inArray(messages.status, ['queued', 'scheduled', 'failed', 'unknown', 'cancelled', 'expired']),
+      ),
+    );
 }
 
 export async function loadMessage(db: Db, messageId: string) {

@@ -66,6 +66,8 @@ export async function acceptEmail(
         text: r.text,
         headers: r.headers,
         tags: r.tags,
+        scheduledAt: r.scheduledAt,
+        notAfter: r.notAfter,
       })
       .onConflictDoNothing()
       .returning({ id: messages.id });
@@ -83,7 +85,8 @@ export async function acceptEmail(
   }
 
   await startOrKeepQueued('email', id, () => startMessageWorkflow(deps.temporal, deps, { ...r, id }, uploads.refs));
-  return { id, status: 'queued' };
+  // Started: its durable timer exists, and its first step marks the row `scheduled`.
+  return { id, status: r.scheduledAt ? 'scheduled' : 'queued' };
 }
 
 async function findByKey(db: Db, apiKeyId: string, key: string) {

@@ -11,6 +11,7 @@ export const errorStatus = {
   not_found: 404,
   idempotency_conflict: 409,
   bulk_finished: 409,
+  send_started: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   service_unavailable: 503,

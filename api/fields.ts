@@ -100,6 +100,47 @@ export interface Limits {
   maxRecipients: number;
   maxMessageBytes: number;
   maxAttachments: number;
+  maxScheduleAheadMs: number;
+}
+
+const instant = (description: string) =>
+  z.iso
+    .datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone (Z or +hh:mm)' })
+    .optional()
+    .openapi({ description });
+
+/** The fields both send kinds take to choose when they go out. */
+export const sendWindow = {
+  scheduled_at: instant(
+    'Send no earlier than this (at most MAX_SCHEDULE_AHEAD_DAYS ahead); status `scheduled` until then',
+  ),
+  not_after: instant('If the send cannot start by then (workers down, a bulk paused), it ends `expired`, unsent'),
+};
+
+export interface SendWindowRequest {
+  scheduledAt?: Date;
+  notAfter?: Date;
+}
+
+/** Checks the window against now; a time already past sends at once. */
+export function checkSendWindow(
+  b: { scheduled_at?: string; not_after?: string },
+  limits: Limits,
+  now = Date.now(),
+): SendWindowRequest {
+  const scheduledAt = b.scheduled_at ? new Date(b.scheduled_at) : undefined;
+  const notAfter = b.not_after ? new Date(b.not_after) : undefined;
+  if (scheduledAt && scheduledAt.getTime() > now + limits.maxScheduleAheadMs)
+    throw new RequestError(
+      'scheduled_at',
+      `scheduled_at must be at most ${Math.round(limits.maxScheduleAheadMs / 86_400_000)} days ahead`,
+    );
+  if (notAfter && notAfter.getTime() <= Math.max(now, scheduledAt?.getTime() ?? 0))
+    throw new RequestError('not_after', 'not_after must be later than now and than scheduled_at');
+  return {
+    ...(scheduledAt && scheduledAt.getTime() > now ? { scheduledAt } : {}),
+    ...(notAfter ? { notAfter } : {}),
+  };
 }
 
 export interface Rejection {

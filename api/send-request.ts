@@ -1,16 +1,19 @@
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi';
 import {
   address,
   addressList,
   attachments,
   checkContentLimits,
+  checkSendWindow,
   decodeAttachments,
   firstIssue,
   headers,
   RequestError,
+  sendWindow,
   subject,
   type AttachmentUpload,
   type Limits,
+  type SendWindowRequest,
 } from './fields.js';
 
 const tagToken = /^[A-Za-z0-9_-]{1,256}$/;
@@ -34,6 +37,7 @@ export const sendEmailBody = z
       )
       .optional(),
     attachments: attachments.optional(),
+    ...sendWindow,
   })
   .refine((b) => b.html !== undefined || b.text !== undefined, {
     path: ['html'],
@@ -41,7 +45,7 @@ export const sendEmailBody = z
   });
 
 /** A validated send, attachments decoded: what the API stores and the workflow delivers. */
-export interface SendRequest {
+export interface SendRequest extends SendWindowRequest {
   from: string;
   to: string[];
   cc: string[];
@@ -72,6 +76,7 @@ export function parseSendRequest(body: unknown, files: AttachmentUpload[], limit
     headers: b.headers ?? {},
     tags: b.tags ?? {},
     attachments: [...decodeAttachments(b.attachments), ...files],
+    ...checkSendWindow(b, limits),
   };
   const recipients = request.to.length + request.cc.length + request.bcc.length;
   if (recipients > limits.maxRecipients)

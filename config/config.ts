@@ -89,6 +89,8 @@ const schema = z.object({
   MAX_MESSAGE_BYTES: int(1024).default(10 * 1024 * 1024),
   /** Most attachments in one message. */
   MAX_ATTACHMENTS: int(0).default(10),
+  /** How far ahead `scheduled_at` may be. A scheduled send is a running workflow until then. */
+  MAX_SCHEDULE_AHEAD_DAYS: int(1).default(30),
 
   /** Task queue of bulk batch sends; its rate limit is enforced by the Temporal server across workers. */
   BULK_TASK_QUEUE: z.string().default('mailroom-bulk'),
@@ -172,5 +174,6 @@ export function limits(config: Config) {
     maxRecipients: config.MAX_RECIPIENTS,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     maxAttachments: config.MAX_ATTACHMENTS,
+    maxScheduleAheadMs: config.MAX_SCHEDULE_AHEAD_DAYS * 86_400_000,
   };
 }

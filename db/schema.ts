@@ -12,8 +12,21 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
-/** `unknown`: a provider may have accepted the message but never answered; it is held, not resent. */
-export const messageStatuses = ['queued', 'sending', 'sent', 'failed', 'unknown'] as const;
+/**
+ * `unknown`: a provider may have accepted the message but never answered; it is held, not resent.
+ * `scheduled`: waiting for its `scheduled_at`; `cancelled` before it; `expired`: it could not start
+ * by its `not_after`. None of those three reached a provider.
+ */
+export const messageStatuses = [
+  'queued',
+  'scheduled',
+  'sending',
+  'sent',
+  'failed',
+  'unknown',
+  'cancelled',
+  'expired',
+] as const;
 export type MessageStatus = (typeof messageStatuses)[number];
 export const providers = ['ses', 'smtp'] as const;
 export type Provider = (typeof providers)[number];
@@ -47,6 +60,12 @@ const contentColumns = () => ({
   headers: stringMap('headers'),
 });
 
+/** When a send may go out: not before `scheduledAt`, and not at all after `notAfter`. */
+const scheduleColumns = () => ({
+  scheduledAt: timestamp('scheduled_at', { withTimezone: true }),
+  notAfter: timestamp('not_after', { withTimezone: true }),
+});
+
 /** Columns every attachments table has: the S3 key and what the API measured on upload. */
 const attachmentColumns = () => ({
   position: integer('position').notNull(),
@@ -75,11 +94,14 @@ export const messages = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     sentAt: timestamp('sent_at', { withTimezone: true }),
+    ...scheduleColumns(),
   },
   (t) => [
     // The idempotency key is scoped per API key; NULL keys never collide.
     uniqueIndex('messages_api_key_idempotency_key').on(t.apiKeyId, t.idempotencyKey),
     index('messages_status_created_at').on(t.status, t.createdAt),
+    // Listing: a tenant's sends, newest first.
+    index('messages_api_key_created_at').on(t.apiKeyId, t.createdAt, t.id),
   ],
 );
 
@@ -140,7 +162,16 @@ export const deliveryAttempts = pgTable(
   ],
 );
 
-export const bulkStatuses = ['queued', 'running', 'paused', 'cancelled', 'completed', 'failed'] as const;
+export const bulkStatuses = [
+  'queued',
+  'scheduled',
+  'running',
+  'paused',
+  'cancelled',
+  'completed',
+  'failed',
+  'expired',
+] as const;
 export type BulkStatus = (typeof bulkStatuses)[number];
 /**
  * `claimed`: leased to a batch attempt, no provider called yet; `sending`: handed to a provider;
@@ -166,10 +197,12 @@ export const bulks = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
+    ...scheduleColumns(),
   },
   (t) => [
     uniqueIndex('bulks_api_key_idempotency_key').on(t.apiKeyId, t.idempotencyKey),
     index('bulks_status_created_at').on(t.status, t.createdAt),
+    index('bulks_api_key_created_at').on(t.apiKeyId, t.createdAt, t.id),
   ],
 );
 

@@ -89,7 +89,15 @@ export interface MessageToStart {
   cc: string[];
   bcc: string[];
   subject: string;
+  scheduledAt?: Date | null;
+  notAfter?: Date | null;
 }
+
+/** The send window as a workflow takes it (epoch ms), empty for a send that goes now. */
+export const windowOf = (w: { scheduledAt?: Date | null; notAfter?: Date | null }) => ({
+  ...(w.scheduledAt ? { scheduledAt: w.scheduledAt.getTime() } : {}),
+  ...(w.notAfter ? { notAfter: w.notAfter.getTime() } : {}),
+});
 
 /** Starts `email-<id>`; attachments are the stored refs (see messageAttachmentRefs). */
 export async function startMessageWorkflow(
@@ -98,7 +106,12 @@ export async function startMessageWorkflow(
   m: MessageToStart,
   attachmentRefs: AttachmentRef[],
 ): Promise<void> {
-  const input: SendEmailInput = { messageId: m.id, attachments: attachmentRefs, policy: settings.policy };
+  const input: SendEmailInput = {
+    messageId: m.id,
+    attachments: attachmentRefs,
+    policy: settings.policy,
+    ...windowOf(m),
+  };
   const recipients = [...m.to, ...m.cc, ...m.bcc].map(bareAddress);
   const more = recipients.length > 3 ? ` +${recipients.length - 3}` : '';
   await startOnce<typeof sendEmail>(temporal, sendEmailWorkflowType, {
@@ -108,7 +121,7 @@ export async function startMessageWorkflow(
     staticSummary: `${m.subject.slice(0, 80)} → ${recipients.slice(0, 3).join(', ')}${more}`,
     typedSearchAttributes: [
       { key: mailKindKey, value: 'single' },
-      { key: mailStatusKey, value: 'queued' },
+      { key: mailStatusKey, value: m.scheduledAt ? 'scheduled' : 'queued' },
       { key: mailRecipientsKey, value: recipients.slice(0, 50) },
     ],
   });

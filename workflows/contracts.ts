@@ -25,18 +25,27 @@ export interface DeliveryPolicy {
   providerTimeoutMs?: number;
 }
 
-export interface SendEmailInput {
+/** When a send may go out (epoch ms): not before `scheduledAt`, and not at all after `notAfter`. */
+export interface SendWindow {
+  scheduledAt?: number;
+  notAfter?: number;
+}
+
+export interface SendEmailInput extends SendWindow {
   messageId: string;
   attachments: AttachmentRef[];
   policy: DeliveryPolicy;
 }
 
-export type SendPhase = 'queued' | 'sending' | 'sent' | 'failed' | 'unknown';
+export type SendPhase = 'queued' | 'scheduled' | 'sending' | 'sent' | 'failed' | 'unknown' | 'cancelled' | 'expired';
 
 export interface SendEmailResult {
   messageId: string;
-  /** `unknown`: a provider may have the message but never answered; held for an operator, not resent. */
-  status: 'sent' | 'failed' | 'unknown';
+  /**
+   * `unknown`: a provider may have the message but never answered; held for an operator, not resent.
+   * `cancelled` / `expired`: a scheduled send stopped before it started; no provider was called.
+   */
+  status: 'sent' | 'failed' | 'unknown' | 'cancelled' | 'expired';
   provider?: 'ses' | 'smtp';
   providerMessageId?: string;
   /** Recipients the provider refused while accepting the message for the others. */
@@ -49,6 +58,11 @@ export const emailWorkflowId = (messageId: string) => `email-${messageId}`;
 
 /** Where the send is now: `queued`, `sending`, `sent` or `failed`, plus the provider that delivered. */
 export const sendStatusQuery = defineQuery<{ phase: SendPhase; provider?: 'ses' | 'smtp' }>('sendStatus');
+
+/** Moves a scheduled send's time (ISO 8601); refused once it has started. Answers the new time. */
+export const rescheduleUpdate = defineUpdate<{ scheduledAt: string }, [string]>('reschedule');
+/** Cancels a scheduled send; refused once it has started. Answers when the send is recorded `cancelled`. */
+export const cancelSendUpdate = defineUpdate<{ status: 'cancelled' }>('cancelSend');
 
 /** Error types thrown by delivery activities, matched by the workflow to choose the next step. */
 export const DeliveryErrorType = {

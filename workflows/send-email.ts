@@ -1,6 +1,8 @@
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
+  condition,
   isCancellation,
   log,
   patched,
@@ -14,8 +16,10 @@ import type { Activities } from '../activities/index.js';
 import type { SendMessageResult } from '../activities/delivery.js';
 import type { OutcomeInput } from '../activities/ledger.js';
 import {
+  cancelSendUpdate,
   DeliveryErrorType,
   mailStatusKey,
+  rescheduleUpdate,
   PermanentInfrastructureErrorType,
   sendStatusQuery,
   type SendEmailInput,
@@ -66,6 +70,21 @@ export async function sendEmail(input: SendEmailInput): Promise<SendEmailResult>
     setPhase(result.status);
     return { messageId, ...result };
   };
+  // Only inputs with a send window take this path, and no history recorded before scheduled
+  // sends has one: those replay unchanged without a patch.
+  if (input.scheduledAt !== undefined || input.notAfter !== undefined) {
+    if (input.scheduledAt !== undefined) phase = 'scheduled'; // its search attribute was set at start
+    const stopped = await awaitSendWindow(input, () => phase === 'cancelled');
+    if (stopped) {
+      const error =
+        stopped === 'expired' ? `not started by not_after (${new Date(input.notAfter!).toISOString()})` : undefined;
+      const result = await finish({ status: stopped, ...(error ? { error } : {}) });
+      // The cancel update answers once the send is recorded cancelled, i.e. now.
+      await condition(allHandlersFinished);
+      return result;
+    }
+  }
+
   // SES, then SMTP (whose every phase may take the timeout), then the outcome writes.
   const deliveryTimeout = `${6 * (policy.providerTimeoutMs ?? 15_000) + 30_000} ms`;
 
@@ -156,4 +175,63 @@ export async function sendEmail(input: SendEmailInput): Promise<SendEmailResult>
     }
   }
   return finish({ status: 'sent', ...delivered });
+}
+
+/**
+ * Waits, on a durable timer, until the send may go out. The reschedule and cancel updates are
+ * accepted only while it waits; their validators run in the same activation as the wait, so an
+ * update either lands before the send starts or is refused: never both. Returns why the send
+ * stops instead (`cancelled`, or `expired` when it could not start by `notAfter`, e.g. workers
+ * were down), or undefined to send now.
+ */
+async function awaitSendWindow(
+  input: SendEmailInput,
+  recordedCancelled: () => boolean,
+): Promise<'cancelled' | 'expired' | undefined> {
+  const { messageId, notAfter } = input;
+  let scheduledAt = input.scheduledAt ?? 0;
+  let waiting = true;
+  let cancelled = false;
+  const stillWaiting = () => {
+    if (!waiting || cancelled) throw new Error('the send has started or been cancelled');
+  };
+  setHandler(
+    rescheduleUpdate,
+    async (at) => {
+      scheduledAt = Date.parse(at);
+      await store.recordSchedule({ messageId, scheduledAt: new Date(scheduledAt).toISOString() });
+      return { scheduledAt: new Date(scheduledAt).toISOString() };
+    },
+    {
+      validator: (at) => {
+        stillWaiting();
+        const ms = Date.parse(at);
+        if (!Number.isFinite(ms)) throw new Error('scheduled_at is not a date-time');
+        if (notAfter !== undefined && ms > notAfter) throw new Error('scheduled_at is after not_after');
+      },
+    },
+  );
+  setHandler(
+    cancelSendUpdate,
+    async () => {
+      cancelled = true;
+      await condition(recordedCancelled);
+      return { status: 'cancelled' as const };
+    },
+    { validator: stillWaiting },
+  );
+  if (input.scheduledAt !== undefined)
+    await store.recordSchedule({ messageId, scheduledAt: new Date(input.scheduledAt).toISOString() });
+  // A reschedule moves the deadline: wake on it, on a cancel, or when the time comes.
+  for (;;) {
+    const due = scheduledAt;
+    if (due <= Date.now()) break;
+    await condition(() => cancelled || scheduledAt !== due, due - Date.now());
+    if (cancelled) break;
+  }
+  waiting = false;
+  if (cancelled) return 'cancelled';
+  // Workflow time is when this task runs: a timer that fired while no worker was up runs late.
+  if (notAfter !== undefined && Date.now() > notAfter) return 'expired';
+  return undefined;
 }

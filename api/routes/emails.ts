@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { and, asc, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
 import { attachments, deliveryAttempts, messages, messageStatuses } from '../../db/schema.js';
 import { acceptEmail, type AcceptDeps } from '../accept-email.js';
@@ -9,6 +10,8 @@ import { limitBody, readValidated } from '../read-body.js';
 import type { Limits } from '../fields.js';
 import { errorResponse, router, unavailableResponse } from '../router.js';
 import { parseSendRequest, sendEmailBody } from '../send-request.js';
+import { sendWindow } from '../fields.js';
+import { cancelSendUpdate, emailWorkflowId, rescheduleUpdate } from '../../workflows/contracts.js';
 import {
   Accepted,
   createdRange,
@@ -67,6 +70,8 @@ const EmailSummary = z
     created_at: z.string(),
     updated_at: z.string(),
     sent_at: z.string().nullable(),
+    scheduled_at: z.string().nullable(),
+    not_after: z.string().nullable(),
   })
   .openapi('EmailSummary');
 
@@ -111,6 +116,8 @@ const summary = (m: typeof messages.$inferSelect) => ({
   created_at: m.createdAt.toISOString(),
   updated_at: m.updatedAt.toISOString(),
   sent_at: m.sentAt?.toISOString() ?? null,
+  scheduled_at: m.scheduledAt?.toISOString() ?? null,
+  not_after: m.notAfter?.toISOString() ?? null,
 });
 
 /** A stored address list holds `a@b` or `Name <a@b>`: match the address as a whole element or in brackets. */
@@ -270,5 +277,92 @@ export function emailRoutes(deps: EmailRoutesDeps) {
           200,
         );
       },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/{id}/cancel',
+        summary: 'Cancel a scheduled send before its time',
+        description:
+          "The workflow's `cancelSend` update: accepted only while the send waits for its `scheduled_at`, " +
+          'answered once it is recorded `cancelled`. Nothing is sent.',
+        request: { params: IdParam },
+        responses: {
+          200: {
+            description: 'Cancelled',
+            content: { 'application/json': { schema: z.object({ id: z.string(), status: z.literal('cancelled') }) } },
+          },
+          404: errorResponse('No such email for this API key'),
+          409: errorResponse('The send is not scheduled (any more): it has started, finished or was cancelled'),
+          503: unavailableResponse(),
+        },
+      }),
+      async (c) => {
+        const m = await findEmail(c.req.valid('param').id, c.get('apiKeyId'));
+        await whileScheduled(m, 'cancelled', (h) => h.executeUpdate(cancelSendUpdate));
+        return c.json({ id: m.id, status: 'cancelled' as const }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'patch',
+        path: '/{id}',
+        summary: 'Reschedule a scheduled send',
+        description:
+          "The workflow's `reschedule` update: accepted only while the send waits; answered with the new time " +
+          'once it is recorded. A time already past sends it now. It must stay before `not_after`.',
+        request: {
+          params: IdParam,
+          body: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: z.strictObject({ scheduled_at: sendWindow.scheduled_at.unwrap() }),
+              },
+            },
+          },
+        },
+        responses: {
+          200: {
+            description: 'Rescheduled',
+            content: {
+              'application/json': {
+                schema: z.object({ id: z.string(), status: z.literal('scheduled'), scheduled_at: z.string() }),
+              },
+            },
+          },
+          400: errorResponse('Invalid time; `field` names it'),
+          404: errorResponse('No such email for this API key'),
+          409: errorResponse('The send is not scheduled (any more)'),
+          503: unavailableResponse(),
+        },
+      }),
+      async (c) => {
+        const m = await findEmail(c.req.valid('param').id, c.get('apiKeyId'));
+        const at = new Date(c.req.valid('json').scheduled_at);
+        if (at.getTime() > Date.now() + deps.limits.maxScheduleAheadMs)
+          throw new ApiError('validation_error', 'scheduled_at is too far ahead', 'scheduled_at');
+        if (m.notAfter && at > m.notAfter)
+          throw new ApiError('validation_error', 'scheduled_at must be before not_after', 'scheduled_at');
+        const { scheduledAt } = await whileScheduled(m, 'rescheduled', (h) =>
+          h.executeUpdate(rescheduleUpdate, { args: [at.toISOString()] }),
+        );
+        return c.json({ id: m.id, status: 'scheduled' as const, scheduled_at: scheduledAt }, 200);
+      },
     );
+
+  /** Runs an update that only a waiting scheduled send accepts; its refusal is a 409. */
+  async function whileScheduled<T>(
+    m: typeof messages.$inferSelect,
+    what: string,
+    update: (h: ReturnType<typeof deps.temporal.workflow.getHandle>) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await update(deps.temporal.workflow.getHandle(emailWorkflowId(m.id)));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError)
+        throw new ApiError('send_started', `email ${m.id} is not scheduled; it can no longer be ${what}`, 'id');
+      throw err;
+    }
+  }
 }

@@ -175,12 +175,12 @@ describe('database unreachable', () => {
   it('says not ready on /ready, naming the database', async () => {
     const res = await noDatabase.request('/ready');
     expect(res.status).toBe(503);
-    const body = await res.json();
+    const body = (await res.json()) as Record<string, any>;
     expect(body).toMatchObject({ status: 'not_ready', checks: { database: { ok: false } } });
     // Internal error text (hosts, ports, driver messages) is for operators only.
     expect(body.checks.database).not.toHaveProperty('error');
     const operator = await noDatabase.request('/ready', { headers: { authorization: `Bearer ${API_KEY}` } });
-    expect((await operator.json()).checks.database.error).toEqual(expect.any(String));
+    expect(((await operator.json()) as Record<string, any>).checks.database.error).toEqual(expect.any(String));
   });
 });
 

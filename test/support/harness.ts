@@ -160,6 +160,12 @@ export async function startHarness(opts: HarnessOptions = {}) {
       return (await client.workflow.count(`TaskQueue = "${config.TEMPORAL_TASK_QUEUE}"`)).count;
     },
     startWorker,
+    /** Stops this harness's workers (as a deploy or a crash would); startWorker brings one back. */
+    async stopWorkers() {
+      const stopping = running.splice(0);
+      for (const w of stopping) w.shutdown();
+      await Promise.all(stopping.map((w) => w.done));
+    },
     /** Environment for a worker process (`worker/main.ts`) pointed at this harness. */
     workerEnv(): Record<string, string> {
       const env: Record<string, string> = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
@@ -181,7 +187,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
 }
 
 /** A valid request body; tests spread changes over it. */
-export function validEmail(overrides: Record<string, unknown> = {}) {
+export function validEmail<T extends Record<string, unknown>>(overrides: T = {} as T) {
   return {
     from: 'Mailroom Tests <sender@example.com>',
     to: `rcpt-${randomUUID().slice(0, 8)}@example.com`,

@@ -142,6 +142,11 @@ describe('derived settings', () => {
       smtpMaxAttempts: 4,
       providerTimeoutMs: 9000,
     });
-    expect(limits(c)).toEqual({ maxRecipients: 5, maxMessageBytes: 10 * 1024 * 1024, maxAttachments: 6 });
+    expect(limits(c)).toEqual({
+      maxRecipients: 5,
+      maxMessageBytes: 10 * 1024 * 1024,
+      maxAttachments: 6,
+      maxScheduleAheadMs: 30 * 86_400_000,
+    });
   });
 });

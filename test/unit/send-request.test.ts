@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseSendRequest, type SendRequest } from '../../api/send-request.js';
 
-const limits = { maxRecipients: 4, maxMessageBytes: 2048, maxAttachments: 2 };
+const limits = { maxRecipients: 4, maxMessageBytes: 2048, maxAttachments: 2, maxScheduleAheadMs: 86_400_000 };
 const base = { from: 'sender@example.com', to: 'a@example.com', subject: 'Hi', text: 't' };
 const b64 = (n: number) => Buffer.alloc(n, 7).toString('base64');
 const file = (n: number, filename = 'f.bin') => ({
@@ -116,5 +116,33 @@ describe('parseSendRequest', () => {
 
   it('checks the schema before the limits, so the first problem reported is the malformed field', () => {
     expect(rejection({ ...base, subject: '' }, [file(5000)])).toMatchObject({ field: 'subject', tooLarge: false });
+  });
+
+  describe('send window', () => {
+    const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+
+    it('keeps a future scheduled_at and a not_after after it', () => {
+      const r = parseSendRequest({ ...base, scheduled_at: at(60_000), not_after: at(120_000) }, [], limits);
+      expect(r.scheduledAt!.getTime()).toBeGreaterThan(Date.now());
+      expect(r.notAfter!.getTime()).toBeGreaterThan(r.scheduledAt!.getTime());
+    });
+
+    it('sends at once for a scheduled_at already past, and takes offsets other than Z', () => {
+      expect(parseSendRequest({ ...base, scheduled_at: at(-5_000) }, [], limits).scheduledAt).toBeUndefined();
+      const r = parseSendRequest({ ...base, scheduled_at: '2999-01-01T10:00:00+02:00' }, [], {
+        ...limits,
+        maxScheduleAheadMs: Number.MAX_SAFE_INTEGER,
+      });
+      expect(r.scheduledAt!.toISOString()).toBe('2999-01-01T08:00:00.000Z');
+    });
+
+    it('names the field for a time without a zone, too far ahead, or a not_after that is not later', () => {
+      expect(rejection({ ...base, scheduled_at: '2030-01-01T10:00:00' })).toMatchObject({ field: 'scheduled_at' });
+      expect(rejection({ ...base, scheduled_at: at(2 * 86_400_000) })).toMatchObject({ field: 'scheduled_at' });
+      expect(rejection({ ...base, not_after: at(-1_000) })).toMatchObject({ field: 'not_after' });
+      expect(rejection({ ...base, scheduled_at: at(60_000), not_after: at(30_000) })).toMatchObject({
+        field: 'not_after',
+      });
+    });
   });
 });
