@@ -1,13 +1,13 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { emailWorkflowId, type SendEmailResult } from '../../workflows/contracts.js';
-import { startHarness, validEmail, type Harness } from '../support/harness.js';
+import { API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
 import { historyToJson, type History } from '../support/history-json.js';
 import { allReplayed, replay, withJsonForms } from '../support/replay.js';
 
 // Replaying real histories against the bundled workflow code proves the workflow is deterministic
-// on every path. With RECORD_HISTORIES=1 the histories are also written as fixtures, which
+// on every path. With RECORD_HISTORIES=1 the histories not yet kept are written as fixtures, which
 // test/unit/replay-fixtures.test.ts replays against future versions of the code.
 const fixturesDir = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 const record = process.env.RECORD_HISTORIES === '1';
@@ -27,6 +27,10 @@ interface Path {
   arrange(h: Harness): Promise<() => Promise<void>> | (() => Promise<void>);
   result: Partial<SendEmailResult>;
   activities: string[];
+  /** Request fields beyond a plain valid email. */
+  fields?: () => Record<string, unknown>;
+  /** What a client does once the send is accepted. */
+  act?: (h: Harness, id: string) => Promise<void>;
 }
 
 const noCleanUp = async () => {};
@@ -87,6 +91,35 @@ const paths: Path[] = [
     result: { status: 'failed' },
     activities: ['sendMessage (local)'],
   },
+  {
+    name: 'scheduled-rescheduled-sent',
+    arrange: () => noCleanUp,
+    fields: () => ({ scheduled_at: new Date(Date.now() + 60_000).toISOString() }),
+    act: async (h, id) => {
+      const res = await h.app.request(`/v1/emails/${id}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ scheduled_at: new Date(Date.now() + 500).toISOString() }),
+      });
+      expect(res.status).toBe(200);
+    },
+    result: { status: 'sent', provider: 'ses' },
+    activities: ['recordSchedule', 'recordSchedule', 'sendMessage (local)'],
+  },
+  {
+    name: 'scheduled-cancelled',
+    arrange: () => noCleanUp,
+    fields: () => ({ scheduled_at: new Date(Date.now() + 60_000).toISOString() }),
+    act: async (h, id) => {
+      const res = await h.app.request(`/v1/emails/${id}/cancel`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}` },
+      });
+      expect(res.status).toBe(200);
+    },
+    result: { status: 'cancelled' },
+    activities: ['recordSchedule', 'recordOutcome'],
+  },
 ];
 
 const decoder = new TextDecoder();
@@ -108,9 +141,10 @@ describe('workflow determinism', () => {
     const cleanUp = await p.arrange(h);
     let id: string;
     try {
-      const res = await h.send(validEmail({ subject: `replay ${p.name}` }));
+      const res = await h.send(validEmail({ subject: `replay ${p.name}`, ...p.fields?.() }));
       expect(res.status).toBe(202);
       id = res.body.id as string;
+      await p.act?.(h, id);
       expect(await h.result(id)).toMatchObject(p.result);
     } finally {
       await cleanUp();
@@ -118,9 +152,10 @@ describe('workflow determinism', () => {
     const history = await h.client.workflow.getHandle(emailWorkflowId(id)).fetchHistory();
     expect(scheduledActivities(history)).toEqual(p.activities);
     histories.set(p.name, history);
-    if (record) {
+    const fixture = `${fixturesDir}${fixturePrefix}${p.name}.json`;
+    if (record && !existsSync(fixture)) {
       mkdirSync(fixturesDir, { recursive: true });
-      writeFileSync(`${fixturesDir}${fixturePrefix}${p.name}.json`, `${historyToJson(history)}\n`);
+      writeFileSync(fixture, `${historyToJson(history)}\n`);
     }
   });
 
