@@ -27,21 +27,27 @@ export function createBulkRecordActivities({ db, sesMaxSendRate }: BulkRecordDep
       return rate;
     },
 
-    async setBulkStatus({ bulkId, status }: { bulkId: string; status: 'running' | 'paused' }): Promise<void> {
+    async setBulkStatus({
+      bulkId,
+      status,
+    }: {
+      bulkId: string;
+      status: 'running' | 'paused' | 'scheduled';
+    }): Promise<void> {
       await db.update(bulks).set({ status, updatedAt: new Date() }).where(eq(bulks.id, bulkId));
     },
 
-    /** Final status; a cancelled bulk's unsent recipients become `cancelled`. Returns exact counts. */
+    /** Final status; a cancelled or expired bulk's unsent recipients become `cancelled`. Returns exact counts. */
     async finishBulk({
       bulkId,
       status,
     }: {
       bulkId: string;
-      status: 'completed' | 'cancelled';
+      status: 'completed' | 'cancelled' | 'expired';
     }): Promise<RecipientCounts> {
       const now = new Date();
       await db.transaction(async (tx) => {
-        if (status === 'cancelled') {
+        if (status !== 'completed') {
           await tx
             .update(bulkRecipients)
             .set({ status: 'cancelled', updatedAt: now })
@@ -51,7 +57,12 @@ export function createBulkRecordActivities({ db, sesMaxSendRate }: BulkRecordDep
         }
         await tx
           .update(bulks)
-          .set({ status, statusReason: null, finishedAt: sql`coalesce(${bulks.finishedAt}, now())`, updatedAt: now })
+          .set({
+            status,
+            statusReason: status === 'expired' ? 'not started by not_after' : null,
+            finishedAt: sql`coalesce(${bulks.finishedAt}, now())`,
+            updatedAt: now,
+          })
           .where(eq(bulks.id, bulkId));
       });
       return countRecipients(db, bulkId);

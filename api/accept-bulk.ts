@@ -78,6 +78,8 @@ export async function acceptBulk(
         headers: r.headers,
         total,
         ratePerSecond: r.ratePerSecond,
+        scheduledAt: r.scheduledAt,
+        notAfter: r.notAfter,
       })
       // A concurrent request with the same key (so the same id) inserts nothing and replays.
       .onConflictDoNothing()
@@ -108,11 +110,19 @@ export async function acceptBulk(
     startBulkWorkflow(
       deps.temporal,
       deps,
-      { id, total, subject: r.subject, ratePerSecond: r.ratePerSecond },
+      {
+        id,
+        total,
+        subject: r.subject,
+        ratePerSecond: r.ratePerSecond,
+        scheduledAt: r.scheduledAt,
+        notAfter: r.notAfter,
+      },
       uploads.refs,
     ),
   );
-  return answer(id, 'queued', total);
+  // Started: its durable timer exists, and its first step marks the row `scheduled`.
+  return answer(id, r.scheduledAt ? 'scheduled' : 'queued', total);
 }
 
 async function findByKey(db: Db, apiKeyId: string, key: string) {

@@ -7,15 +7,18 @@ import {
   addressList,
   attachments,
   checkContentLimits,
+  checkSendWindow,
   decodeAttachments,
   firstIssue,
   headers,
   noLineBreaks,
   RequestError,
+  sendWindow,
   subject,
   type AttachmentUpload,
   type Limits,
   type Rejection,
+  type SendWindowRequest,
 } from './fields.js';
 
 export interface BulkLimits extends Limits {
@@ -46,6 +49,7 @@ export const bulkBody = z
     rate_per_second: z.number().int().min(1).max(10_000).optional(),
     /** strict: any bad recipient refuses the whole request; lenient: bad ones are skipped and reported. */
     mode: z.enum(['strict', 'lenient']).default('strict'),
+    ...sendWindow,
   })
   .refine((b) => b.html !== undefined || b.text !== undefined, {
     path: ['html'],
@@ -58,7 +62,7 @@ export interface BulkRecipient {
   data: Record<string, unknown>;
 }
 
-export interface BulkRequest {
+export interface BulkRequest extends SendWindowRequest {
   from: string;
   replyTo: string[];
   subject: string;
@@ -156,5 +160,6 @@ export function parseBulkRequest(body: unknown, files: AttachmentUpload[], limit
     mode: b.mode,
     recipients,
     rejected,
+    ...checkSendWindow(b, limits),
   };
 }

@@ -134,6 +134,8 @@ export interface BulkToStart {
   subject: string;
   /** Requested pace; null or undefined means the SES quota. */
   ratePerSecond: number | null | undefined;
+  scheduledAt?: Date | null;
+  notAfter?: Date | null;
 }
 
 /** Starts `bulk-<id>`; attachments are the stored refs (see bulkAttachmentRefs). */
@@ -152,6 +154,7 @@ export async function startBulkWorkflow(
     batchesPerRun: settings.bulkBatchesPerRun,
     sendQueue: settings.bulkTaskQueue,
     policy: settings.policy,
+    ...windowOf(b),
   };
   await startOnce<typeof bulkSend>(temporal, bulkSendWorkflowType, {
     taskQueue: settings.taskQueue,
@@ -160,7 +163,7 @@ export async function startBulkWorkflow(
     staticSummary: `bulk: ${b.subject.slice(0, 80)} → ${b.total} recipient(s)`,
     typedSearchAttributes: [
       { key: mailKindKey, value: 'bulk' },
-      { key: mailStatusKey, value: 'queued' },
+      { key: mailStatusKey, value: b.scheduledAt ? 'scheduled' : 'queued' },
       { key: bulkIdKey, value: b.id },
       { key: bulkTotalKey, value: b.total },
     ],

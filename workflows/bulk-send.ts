@@ -111,9 +111,45 @@ export async function bulkSend(input: BulkSendInput): Promise<BulkResult> {
 
   // Decided once per run, before its first command: a run replays with the loop it was recorded with.
   const twoInFlight = patched(TWO_BATCHES_IN_FLIGHT);
+  // Only inputs with a send window take this path, and no history recorded before scheduled
+  // sends has one: those replay unchanged without a patch.
+  if (
+    carry.run === 0 &&
+    carry.ratePerSecond === 0 &&
+    (input.scheduledAt !== undefined || input.notAfter !== undefined)
+  ) {
+    const stopped = await awaitSendWindow();
+    if (stopped) {
+      const counts = await store.finishBulk({ bulkId, status: stopped });
+      upsertSearchAttributes([{ key: mailStatusKey, value: stopped }]);
+      await condition(allHandlersFinished);
+      return { bulkId, status: stopped, ...counts };
+    }
+  }
   if (carry.run === 0 && carry.ratePerSecond === 0) {
     carry.ratePerSecond = await store.startBulk({ bulkId, ratePerSecond: input.ratePerSecond });
   }
+  /**
+   * Waits, on a durable timer, for `scheduledAt`; a cancel ends the wait. A bulk paused at its
+   * time starts when resumed. Returns why it stops instead (`cancelled`, or `expired` when it could
+   * not start by `notAfter`: workers down, or paused until then), or undefined to start now.
+   */
+  async function awaitSendWindow(): Promise<'cancelled' | 'expired' | undefined> {
+    const { scheduledAt, notAfter } = input;
+    if (scheduledAt !== undefined) {
+      await store.setBulkStatus({ bulkId, status: 'scheduled' });
+      if (scheduledAt > Date.now()) await condition(() => carry.cancelled, scheduledAt - Date.now());
+    }
+    if (notAfter !== undefined && carry.paused && !carry.cancelled && notAfter > Date.now()) {
+      await store.setBulkStatus({ bulkId, status: 'paused' });
+      await condition(() => carry.cancelled || !carry.paused, notAfter - Date.now());
+    }
+    if (carry.cancelled) return 'cancelled';
+    // Workflow time is when this task runs: a timer that fired while no worker was up runs late.
+    if (notAfter !== undefined && (Date.now() > notAfter || carry.paused)) return 'expired';
+    return undefined;
+  }
+
   let batches = 0;
   let shownStatus = '';
   const show = async (status: 'running' | 'paused') => {

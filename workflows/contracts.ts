@@ -105,7 +105,7 @@ export interface BulkCarry {
   run: number;
 }
 
-export interface BulkSendInput {
+export interface BulkSendInput extends SendWindow {
   bulkId: string;
   total: number;
   attachments: AttachmentRef[];
@@ -144,7 +144,8 @@ export interface BulkProgress {
 
 export interface BulkResult extends BulkCounts {
   bulkId: string;
-  status: 'completed' | 'cancelled';
+  /** `expired`: it could not start by its `notAfter`; none of it was sent. */
+  status: 'completed' | 'cancelled' | 'expired';
 }
 
 /** Stop dispatching; the in-flight batch is interrupted and its unsent recipients stay pending. */

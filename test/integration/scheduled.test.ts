@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bulkAction, bulkBody, bulkResult, getBulk, postBulk } from '../support/bulk.js';
 import { API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -127,5 +129,43 @@ describe('scheduled sends', () => {
     expect(await listed('scheduled')).toContain(res.body.id);
     await call('POST', `/v1/emails/${res.body.id}/cancel`);
     expect(await listed('cancelled')).toContain(res.body.id);
+  });
+});
+
+describe('scheduled bulks', () => {
+  const tagged = (tag: string) => h.ses.messages.filter((m) => m.destination.some((d) => d.startsWith(`${tag}-`)));
+
+  it('waits as `scheduled`, then sends every copy no earlier than scheduled_at', async () => {
+    const tag = `sched-${randomUUID().slice(0, 8)}`;
+    const scheduledAt = inMs(2_500);
+    const res = await postBulk(h, bulkBody(3, tag, { scheduled_at: scheduledAt }));
+    expect(res).toMatchObject({ status: 202, body: { status: 'scheduled' } });
+    await expect.poll(async () => (await getBulk(h, res.body.id)).status).toBe('scheduled');
+    expect(tagged(tag)).toHaveLength(0);
+    expect(await bulkResult(h, res.body.id)).toMatchObject({ status: 'completed', sent: 3 });
+    for (const copy of tagged(tag)) expect(copy.at).toBeGreaterThanOrEqual(Date.parse(scheduledAt));
+  });
+
+  it('cancels before its time with nothing sent', async () => {
+    const tag = `sched-${randomUUID().slice(0, 8)}`;
+    const res = await postBulk(h, bulkBody(3, tag, { scheduled_at: inMs(60_000) }));
+    await expect.poll(async () => (await getBulk(h, res.body.id)).status).toBe('scheduled');
+    expect((await bulkAction(h, res.body.id, '/cancel')).status).toBe(200);
+    expect(await bulkResult(h, res.body.id)).toMatchObject({ status: 'cancelled', cancelled: 3, sent: 0 });
+    expect(tagged(tag)).toHaveLength(0);
+  });
+
+  it('expires unsent when it is still paused at not_after', async () => {
+    const tag = `sched-${randomUUID().slice(0, 8)}`;
+    const notAfter = inMs(2_000);
+    const res = await postBulk(h, bulkBody(3, tag, { scheduled_at: inMs(1_000), not_after: notAfter }));
+    expect((await bulkAction(h, res.body.id, '/pause')).status).toBe(200);
+    expect(await bulkResult(h, res.body.id)).toMatchObject({ status: 'expired', cancelled: 3, sent: 0 });
+    expect(await getBulk(h, res.body.id)).toMatchObject({
+      status: 'expired',
+      status_reason: expect.stringContaining('not_after'),
+    });
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(notAfter));
+    expect(tagged(tag)).toHaveLength(0);
   });
 });
