@@ -6,6 +6,7 @@ import { r1, r2 } from './cases/r-crash.js';
 import { r3 } from './cases/r-faults.js';
 import { r7, r8, r9, r10 } from './cases/r-infra.js';
 import { r4 } from './cases/r4-hostile.js';
+import { r11 } from './cases/r11-schedule.js';
 import { r6 } from './cases/r6-soak.js';
 import { runCases } from './support/report.js';
 import { adminUrl } from './support/stack.js';
@@ -19,6 +20,7 @@ const cases = [
   { id: 'R8', title: 'S3 down 5 s mid-bulk (bulk with an attachment; single sends composing)', run: r8 },
   { id: 'R9', title: 'SES answers held 15 s, then connections reset after the request went out', run: r9 },
   { id: 'R10', title: 'API SIGKILLed between insert and start; the repair schedule starts the sends', run: r10 },
+  { id: 'R11', title: 'scheduled sends with every worker down past not_after: expired, nothing sent', run: r11 },
   { id: 'R6', title: 'soak at 200 req/s on /v1/emails (10 min with --full)', run: r6, full: true },
 ];
 

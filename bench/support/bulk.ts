@@ -140,8 +140,8 @@ export function sleep(ms: number) {
 // ---- Truth accounting for the infrastructure-fault cases (R7–R10) and R1 ----
 
 /** Statuses a message or recipient ends in; anything else after the settle time is stuck. */
-export const finalStatuses = new Set(['sent', 'failed', 'unknown', 'cancelled']);
-const finalBulkStatuses = ['completed', 'cancelled', 'failed'];
+export const finalStatuses = new Set(['sent', 'failed', 'unknown', 'cancelled', 'expired']);
+const finalBulkStatuses = ['completed', 'cancelled', 'failed', 'expired'];
 
 /** One send as recorded: its recipient, its status, and whether a provider call's outcome was unknown. */
 export interface LedgerRow {
