@@ -7,10 +7,11 @@ import { openApiDocument } from './openapi.js';
 import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
 import { emailRoutes, type EmailRoutesDeps } from './routes/emails.js';
 import { healthRoutes, type HealthRoutesDeps } from './routes/health.js';
+import { webhookEndpointRoutes, type WebhookEndpointRoutesDeps } from './routes/webhook-endpoints.js';
 
 const ignore = { unexpected: () => {}, unavailable: () => {} };
 
-export interface AppDeps extends EmailRoutesDeps, BulkRoutesDeps, HealthRoutesDeps {
+export interface AppDeps extends EmailRoutesDeps, BulkRoutesDeps, HealthRoutesDeps, WebhookEndpointRoutesDeps {
   logger: Pick<Logger, 'error'>;
 }
 
@@ -35,5 +36,6 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/*', bearerAuth(deps.apiKeys));
   app.route('/v1/emails', emailRoutes(deps));
   app.route('/v1/bulk', bulkRoutes(deps));
+  app.route('/v1/webhook-endpoints', webhookEndpointRoutes(deps));
   return app;
 }
