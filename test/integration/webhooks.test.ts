@@ -10,7 +10,7 @@ import { webhookSettings } from '../../config/config.js';
 import { webhookDeliveries, webhookEndpoints } from '../../db/schema.js';
 import { newSigningSecret, webhookEventId, type WebhookEventType } from '../../webhooks/events.js';
 import { webhookDeliveryWorkflowId, type WebhookDeliveryResult } from '../../workflows/webhook-contracts.js';
-import { bulkBody, bulkResult, postBulk } from '../support/bulk.js';
+import { bulkAction, bulkBody, bulkResult, postBulk } from '../support/bulk.js';
 import { API_KEY, OTHER_API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
 import { WebhookReceiver, type Received } from '../support/webhook-receiver.js';
 
@@ -206,6 +206,30 @@ describe('outbound webhooks', () => {
       type: 'bulk.completed',
       data: { bulk_id: bulkId, status: 'completed', total: 3, sent: 3, failed: 0, pending: 0 },
     });
+  });
+
+  it('emits bulk.paused when a bulk pauses and bulk.cancelled when it is cancelled', async () => {
+    const endpoint = await createEndpoint(h, receiver.url(), ['bulk.paused', 'bulk.cancelled']);
+    const res = await postBulk(h, bulkBody(40, `wh-${randomUUID().slice(0, 6)}`, { rate_per_second: 4 }));
+    expect(res.status).toBe(202);
+    const bulkId = res.body.id as string;
+    expect((await bulkAction(h, bulkId, '/pause')).status).toBe(200);
+    const paused = await receiver.next((r) => (JSON.parse(r.body) as { type: string }).type === 'bulk.paused');
+    expect(verify(endpoint.secret, paused)).toMatchObject({ data: { bulk_id: bulkId, status: 'paused', total: 40 } });
+
+    expect((await bulkAction(h, bulkId, '/cancel')).status).toBe(200);
+    const final = await bulkResult(h, bulkId);
+    expect(final.status).toBe('cancelled');
+    const eventId = webhookEventId(tenant, 'bulk.cancelled', bulkId);
+    expect(await delivery(h, eventId, endpoint.id)).toMatchObject({ status: 'delivered' });
+    expect(verify(endpoint.secret, receiver.deliveriesOf(eventId)[0]!)).toMatchObject({
+      type: 'bulk.cancelled',
+      data: { bulk_id: bulkId, status: 'cancelled', total: 40, sent: final.sent, cancelled: final.cancelled },
+    });
+    expect(receiver.requests.map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual([
+      'bulk.paused',
+      'bulk.cancelled',
+    ]);
   });
 
   it('treats a 4xx answer as final: not retried, and the endpoint stays enabled', async () => {
