@@ -9,6 +9,7 @@ import { webhookUrlProblem } from '../../webhooks/target.js';
 import type { AuthEnv } from '../auth.js';
 import { ApiError, badField } from '../errors.js';
 import { uuidPattern } from '../idempotency.js';
+import { limitBody } from '../read-body.js';
 import { errorResponse, router, unavailableResponse } from '../router.js';
 
 export interface WebhookEndpointRoutesDeps {
@@ -26,7 +27,11 @@ const CreateEndpoint = z
         '(unless the server allows private targets)',
       example: 'https://example.com/hooks/mailroom',
     }),
-    events: z.array(EventType).min(1).openapi({ description: 'The event types this endpoint receives' }),
+    events: z
+      .array(EventType)
+      .min(1)
+      .max(webhookEventTypes.length)
+      .openapi({ description: 'The event types this endpoint receives' }),
   })
   .openapi('WebhookEndpointCreate');
 
@@ -145,10 +150,13 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
         description:
           'Events of the listed types are POSTed to `url`, signed per Standard Webhooks (`webhook-id`, ' +
           '`webhook-timestamp`, `webhook-signature`) with the secret this answer shows once.',
+        // A URL and a list of event types: anything larger is not a request to read.
+        middleware: [limitBody(16 * 1024)] as const,
         request: { body: { required: true, content: { 'application/json': { schema: CreateEndpoint } } } },
         responses: {
           201: { description: 'Created', content: { 'application/json': { schema: CreatedEndpoint } } },
           400: errorResponse('Invalid input; `field` names the culprit'),
+          413: errorResponse('Body larger than 16 KiB'),
           401: unauthorized,
           503: unavailableResponse(),
         },

@@ -322,6 +322,11 @@ describe('outbound webhooks', () => {
       ]);
     }
     expect((await call(h, 'POST', '/v1/webhook-endpoints', '{"url":')).status).toBe(400);
+    const huge = await call(h, 'POST', '/v1/webhook-endpoints', {
+      url: `https://example.com/${'a'.repeat(20_000)}`,
+      events: [],
+    });
+    expect([huge.status, huge.body.error?.field]).toEqual([413, 'body']);
     expect(await h.db.select().from(webhookEndpoints)).toEqual([]);
   });
 
