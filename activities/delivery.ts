@@ -20,6 +20,8 @@ import {
 import { isMissingObject, permanentInfrastructureError, retryWrite } from './infra-faults.js';
 import { backoffWithJitter } from './backoff.js';
 import type { SendQuota } from './send-quota.js';
+import { emitSendOutcome } from './outcome-events.js';
+import type { EmitEvent } from './webhooks.js';
 
 export interface RetryTiming {
   baseMs: number;
@@ -33,6 +35,8 @@ export interface DeliveryDeps extends Providers {
   objects: ObjectStore;
   sesRetry: RetryTiming;
   smtpRetry: RetryTiming;
+  /** Webhook events of the outcomes this module records. */
+  emitEvent: EmitEvent;
 }
 
 export interface DeliverInput {
@@ -233,8 +237,10 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
         return { envelope: envelopeOf(message), raw: await composeMessage(objects, message, attachments, key.attempt) };
       });
       if (result.status === 'retry') return result;
-      // Left to the workflow's record step (retried by Temporal) if the database does not take it now.
-      const recorded = await retryWrite(() => writeOutcome(db, { messageId, ...result }), RECORD_BUDGET_MS).then(
+      // Left to the workflow's record step (retried by Temporal) if the database, or the webhook
+      // event's start in Temporal, does not take it now: the step writes and emits again.
+      const record = async () => emitSendOutcome(deps.emitEvent, await writeOutcome(db, { messageId, ...result }));
+      const recorded = await retryWrite(record, RECORD_BUDGET_MS).then(
         () => true,
         (err: Error) => (log.warn('outcome deferred to the record step', { messageId, error: err.message }), false),
       );

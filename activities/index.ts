@@ -9,8 +9,11 @@ import { createRepairActivities, type RepairDeps } from './repair.js';
 import { createSendQuota } from './send-quota.js';
 import { createProviderHealth, type CircuitSettings } from './provider-health.js';
 import type { ProviderEndpoints } from '../db/circuits.js';
+import type { WebhookSettings } from '../config/config.js';
+import { createWebhookDeliveryActivities } from './webhook-delivery.js';
+import { createEventEmitter } from './webhooks.js';
 
-export type ActivityDeps = Omit<DeliveryDeps, 'quota' | 'circuits'> & {
+export type ActivityDeps = Omit<DeliveryDeps, 'quota' | 'circuits' | 'emitEvent'> & {
   db: Db;
   objects: ObjectStore;
   /** Messages per second SES allows: caps every bulk's pace and the bulk queue's rate limit. */
@@ -18,6 +21,8 @@ export type ActivityDeps = Omit<DeliveryDeps, 'quota' | 'circuits'> & {
   /** Each provider's endpoint: the SES quota and each circuit breaker are kept per endpoint. */
   endpoints: ProviderEndpoints;
   circuitSettings: CircuitSettings;
+  /** Outbound webhooks: the retry policy each delivery gets, SSRF rule, when an endpoint is disabled. */
+  webhooks: WebhookSettings;
 };
 
 /** What createWorkers adds from its own Temporal connection and config: the repair's start client. */
@@ -27,7 +32,9 @@ export type WorkerAddedDeps = Omit<RepairDeps, 'db'>;
 export function createActivities(base: ActivityDeps & WorkerAddedDeps) {
   const quota = createSendQuota(base.db, base.endpoints.ses, base.sesMaxSendRate);
   const circuits = createProviderHealth(base.db, base.endpoints, base.circuitSettings, quota);
-  const deps = { ...base, quota, circuits };
+  // Outcome-recording activities emit their webhook events; delivery workflows run on the main queue.
+  const emitEvent = createEventEmitter({ ...base, taskQueue: base.starts.taskQueue });
+  const deps = { ...base, quota, circuits, emitEvent };
   return {
     ...createRecordActivities(deps),
     ...createComposeActivities(deps),
@@ -35,6 +42,7 @@ export function createActivities(base: ActivityDeps & WorkerAddedDeps) {
     ...createBulkRecordActivities(deps),
     ...createBulkSendActivities(deps),
     ...createRepairActivities(deps),
+    ...createWebhookDeliveryActivities(deps),
   };
 }
 

@@ -51,11 +51,11 @@ export interface OutcomeInput {
   attempt?: AttemptRecord;
 }
 
-/** Writes a single send's final outcome: plain writes, safe to repeat until one lands. */
-export async function writeOutcome(db: Db, o: OutcomeInput): Promise<void> {
+/** Writes a single send's final outcome: plain writes, safe to repeat until one lands. Returns the row. */
+export async function writeOutcome(db: Db, o: OutcomeInput) {
   if (o.attempt) await recordAttempt(db, o.attempt);
   const now = new Date();
-  await db
+  const [row] = await db
     .update(messages)
     .set({
       status: o.status,
@@ -65,8 +65,28 @@ export async function writeOutcome(db: Db, o: OutcomeInput): Promise<void> {
       sentAt: o.status === 'sent' ? now : null,
       updatedAt: now,
     })
-    .where(eq(messages.id, o.messageId));
+    .where(eq(messages.id, o.messageId))
+    .returning(outcomeColumns);
+  return row;
 }
+
+// What an outcome's event says about the message: never its body.
+const outcomeColumns = {
+  id: messages.id,
+  apiKeyId: messages.apiKeyId,
+  status: messages.status,
+  from: messages.from,
+  to: messages.to,
+  cc: messages.cc,
+  bcc: messages.bcc,
+  subject: messages.subject,
+  tags: messages.tags,
+  provider: messages.provider,
+  providerMessageId: messages.providerMessageId,
+  lastError: messages.lastError,
+};
+
+export type OutcomeRow = NonNullable<Awaited<ReturnType<typeof writeOutcome>>>;
 
 /** The ledger check made before any provider call: was this message already accepted by one? */
 export async function findDelivery(db: Db, messageId: string) {

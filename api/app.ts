@@ -6,10 +6,11 @@ import { router } from './router.js';
 import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
 import { emailRoutes, type EmailRoutesDeps } from './routes/emails.js';
 import { healthRoutes, type HealthRoutesDeps } from './routes/health.js';
+import { webhookEndpointRoutes, type WebhookEndpointRoutesDeps } from './routes/webhook-endpoints.js';
 
 const ignore = { unexpected: () => {}, unavailable: () => {} };
 
-export interface AppDeps extends EmailRoutesDeps, BulkRoutesDeps, HealthRoutesDeps {
+export interface AppDeps extends EmailRoutesDeps, BulkRoutesDeps, HealthRoutesDeps, WebhookEndpointRoutesDeps {
   logger: Pick<Logger, 'error'>;
 }
 
@@ -30,6 +31,7 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/*', bearerAuth(deps.apiKeys));
   app.route('/v1/emails', emailRoutes(deps));
   app.route('/v1/bulk', bulkRoutes(deps));
+  app.route('/v1/webhook-endpoints', webhookEndpointRoutes(deps));
 
   // The document is generated from the routes' own schemas: what validates a request documents it.
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

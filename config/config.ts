@@ -108,6 +108,26 @@ const schema = z.object({
   /** How often the repair schedule (a Temporal Schedule the worker creates) looks for them. */
   REPAIR_INTERVAL_SECONDS: int(1).default(60),
 
+  /**
+   * Webhook endpoints may target loopback, private, link-local and other non-public addresses.
+   * Off in production (a tenant must not reach the network Mailroom runs in); dev mode turns it on.
+   */
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: bool.default(false),
+  /** One webhook POST, connect to response headers; past it the attempt is retried. */
+  WEBHOOK_TIMEOUT_MS: int(100).default(10_000),
+  /** First delay before a failed webhook delivery is retried; doubles each attempt… */
+  WEBHOOK_RETRY_INITIAL_MS: int(1).default(5_000),
+  /** …up to this delay… */
+  WEBHOOK_RETRY_MAX_MS: int(1).default(3_600_000),
+  /** …for this long after the event, then the delivery is given up (`failed`). */
+  WEBHOOK_RETRY_WINDOW_SECONDS: int(1).default(86_400),
+  /** An endpoint is disabled once it has failed this many delivery attempts in a row… */
+  WEBHOOK_DISABLE_AFTER_FAILURES: int(1).default(10),
+  /** …and has been failing, with no success, for at least this long. */
+  WEBHOOK_DISABLE_AFTER_SECONDS: int(0).default(86_400),
+  /** Most webhook endpoints per API key. */
+  WEBHOOK_MAX_ENDPOINTS: int(1).default(20),
+
   /** Worker: a workflow bundle built by `npm run build` (dist/workflow-bundle.js); unset: bundle at start. */
   WORKFLOW_BUNDLE_PATH: optionalString,
   /** Worker: open workflows kept in memory (sticky cache); bounds RSS under a backlog of open sends. */
@@ -177,3 +197,20 @@ export function limits(config: Config) {
     maxScheduleAheadMs: config.MAX_SCHEDULE_AHEAD_DAYS * 86_400_000,
   };
 }
+
+/** Webhook delivery: what the API checks, what the emitter puts in each delivery's workflow, what the worker enforces. */
+export function webhookSettings(config: Config) {
+  return {
+    allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    maxEndpoints: config.WEBHOOK_MAX_ENDPOINTS,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    retry: {
+      initialMs: config.WEBHOOK_RETRY_INITIAL_MS,
+      maxMs: config.WEBHOOK_RETRY_MAX_MS,
+      windowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
+    },
+    disableAfter: { failures: config.WEBHOOK_DISABLE_AFTER_FAILURES, ms: config.WEBHOOK_DISABLE_AFTER_SECONDS * 1000 },
+  };
+}
+
+export type WebhookSettings = ReturnType<typeof webhookSettings>;

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   doublePrecision,
   index,
   integer,
@@ -300,4 +301,73 @@ export const providerHealth = pgTable(
     opens: integer('opens').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.provider, t.account] })],
+);
+
+/**
+ * A customer's HTTPS receiver of events (issue 9). The signing secret (`whsec_…`, Standard
+ * Webhooks) is shown once, at creation, and kept to sign every delivery. Failure counters decide
+ * when an endpoint that keeps failing is disabled (activities/webhook-delivery.ts).
+ */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    /** The tenant: the API key id, as `messages.api_key_id`. */
+    apiKeyId: text('api_key_id').notNull(),
+    url: text('url').notNull(),
+    eventTypes: jsonb('event_types').$type<string[]>().notNull(),
+    secret: text('secret').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    disabledReason: text('disabled_reason'),
+    disabledAt: timestamp('disabled_at', { withTimezone: true }),
+    /** Failed delivery attempts since the last successful one, and when the first of them was. */
+    consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    failingSince: timestamp('failing_since', { withTimezone: true }),
+    lastSuccessAt: timestamp('last_success_at', { withTimezone: true }),
+    lastFailureAt: timestamp('last_failure_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('webhook_endpoints_api_key_created_at').on(t.apiKeyId, t.createdAt)],
+);
+
+/** One event, once, whatever the number of endpoints: the exact bytes every delivery signs. */
+export const webhookEvents = pgTable('webhook_events', {
+  /** Derived from (tenant, type, key): a repeated emit finds the same row. */
+  id: text('id').primaryKey(),
+  apiKeyId: text('api_key_id').notNull(),
+  type: text('type').notNull(),
+  /** The serialized `{type, timestamp, data}` body, as signed and sent. */
+  payload: text('payload').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const webhookDeliveryStatuses = ['pending', 'delivered', 'failed', 'skipped'] as const;
+export type WebhookDeliveryStatus = (typeof webhookDeliveryStatuses)[number];
+
+/**
+ * One event to one endpoint, carried by the workflow `webhook-<event>-<endpoint>`. `skipped`: the
+ * endpoint was disabled before the event reached it. Deleted with its endpoint.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    eventId: text('event_id')
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventType: text('event_type').notNull(),
+    status: text('status').$type<WebhookDeliveryStatus>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.eventId, t.endpointId] }),
+    index('webhook_deliveries_endpoint_created_at').on(t.endpointId, t.createdAt),
+  ],
 );

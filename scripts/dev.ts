@@ -33,6 +33,9 @@ if (base.API_KEYS.length === 0) {
   env.API_KEYS = readFileSync(keyFile, 'utf8').trim();
 }
 
+// Dev mode's receivers are on this machine (a local test server, a tunnel's local end).
+env.WEBHOOK_ALLOW_PRIVATE_TARGETS ||= 'true';
+
 let temporalUi: string | undefined;
 if (!process.env.TEMPORAL_ADDRESS) {
   say('starting the Temporal dev server…');

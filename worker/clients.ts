@@ -1,5 +1,5 @@
 import { GetAccountCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { circuitSettings, providerEndpoints, sesRegion, type Config } from '../config/config.js';
+import { circuitSettings, providerEndpoints, sesRegion, webhookSettings, type Config } from '../config/config.js';
 import type { ActivityDeps } from '../activities/index.js';
 import { createSesClient, type SesSettings } from '../delivery/ses.js';
 import { createSmtpTransport } from '../delivery/smtp.js';
@@ -66,5 +66,6 @@ export async function activityDepsFromConfig(
     }),
     ...retryTimings(config),
     sesConfigurationSet: config.SES_CONFIGURATION_SET,
+    webhooks: webhookSettings(config),
   };
 }

@@ -192,6 +192,12 @@ async function awaitSendWindow(
   let scheduledAt = input.scheduledAt ?? 0;
   let waiting = true;
   let cancelled = false;
+  // One write at a time, in the order decided: a reschedule's write lands after the ones before it.
+  let writes = Promise.resolve();
+  const record = (at?: number) =>
+    (writes = writes.then(() =>
+      store.recordSchedule({ messageId, ...(at !== undefined ? { scheduledAt: new Date(at).toISOString() } : {}) }),
+    ));
   const stillWaiting = () => {
     if (!waiting || cancelled) throw new Error('the send has started or been cancelled');
   };
@@ -199,7 +205,7 @@ async function awaitSendWindow(
     rescheduleUpdate,
     async (at) => {
       scheduledAt = Date.parse(at);
-      await store.recordSchedule({ messageId, scheduledAt: new Date(scheduledAt).toISOString() });
+      await record(scheduledAt);
       return { scheduledAt: new Date(scheduledAt).toISOString() };
     },
     {
@@ -220,8 +226,7 @@ async function awaitSendWindow(
     },
     { validator: stillWaiting },
   );
-  if (input.scheduledAt !== undefined)
-    await store.recordSchedule({ messageId, scheduledAt: new Date(input.scheduledAt).toISOString() });
+  if (input.scheduledAt !== undefined) await record();
   // A reschedule moves the deadline: wake on it, on a cancel, or when the time comes.
   for (;;) {
     const due = scheduledAt;
