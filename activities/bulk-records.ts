@@ -27,8 +27,12 @@ export function createBulkRecordActivities({ db, sesMaxSendRate }: BulkRecordDep
       return rate;
     },
 
+    /** Running again after a pause also clears the reason it stopped (a reputation breaker's trip). */
     async setBulkStatus({ bulkId, status }: { bulkId: string; status: 'running' | 'paused' }): Promise<void> {
-      await db.update(bulks).set({ status, updatedAt: new Date() }).where(eq(bulks.id, bulkId));
+      await db
+        .update(bulks)
+        .set({ status, ...(status === 'running' ? { statusReason: null } : {}), updatedAt: new Date() })
+        .where(eq(bulks.id, bulkId));
     },
 
     /** Final status; a cancelled bulk's unsent recipients become `cancelled`. Returns exact counts. */

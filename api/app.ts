@@ -7,11 +7,13 @@ import { openApiDocument } from './openapi.js';
 import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
 import { emailRoutes, type EmailRoutesDeps } from './routes/emails.js';
 import { healthRoutes, type HealthRoutesDeps } from './routes/health.js';
+import { sesWebhookRoutes, type SesWebhookDeps } from './routes/ses-webhook.js';
+import { suppressionRoutes } from './routes/suppressions.js';
 
 const ignore = { unexpected: () => {}, unavailable: () => {} };
 
-export interface AppDeps extends EmailRoutesDeps, BulkRoutesDeps, HealthRoutesDeps {
-  logger: Pick<Logger, 'error'>;
+export interface AppDeps extends EmailRoutesDeps, BulkRoutesDeps, HealthRoutesDeps, Omit<SesWebhookDeps, 'logger'> {
+  logger: Pick<Logger, 'error'> & Partial<Pick<Logger, 'info' | 'warn'>>;
 }
 
 /** The whole HTTP API; tests call `createApp(deps).request(...)`, the server entry listens. */
@@ -32,7 +34,10 @@ export function createApp(deps: AppDeps) {
   app.get('/openapi.json', (c) => c.json(document));
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
 
+  // Signed by SNS, not by an API key: mounted before the bearer check.
+  app.route('/v1/webhooks/ses', sesWebhookRoutes(deps));
   app.use('/v1/*', bearerAuth(deps.apiKeys));
+  app.route('/v1/suppressions', suppressionRoutes(deps));
   app.route('/v1/emails', emailRoutes(deps));
   app.route('/v1/bulk', bulkRoutes(deps));
   return app;

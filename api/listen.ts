@@ -1,6 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
-import { limits, providerEndpoints, type Config } from '../config/config.js';
+import { breakerSettings, limits, providerEndpoints, snsSettings, type Config } from '../config/config.js';
 import type { Db } from '../db/create-db.js';
 import { startSettings } from '../sends/start-workflows.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -27,6 +27,8 @@ export function appDeps(rt: ApiRuntime): AppDeps {
     ...startSettings(config),
     limits: limits(config),
     bulkLimits: { ...limits(config), maxBulkRecipients: config.BULK_MAX_RECIPIENTS },
+    sns: snsSettings(config),
+    breaker: breakerSettings(config),
   };
 }
 

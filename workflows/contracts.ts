@@ -31,12 +31,15 @@ export interface SendEmailInput {
   policy: DeliveryPolicy;
 }
 
-export type SendPhase = 'queued' | 'sending' | 'sent' | 'failed' | 'unknown';
+export type SendPhase = 'queued' | 'sending' | 'sent' | 'failed' | 'unknown' | 'suppressed';
 
 export interface SendEmailResult {
   messageId: string;
-  /** `unknown`: a provider may have the message but never answered; held for an operator, not resent. */
-  status: 'sent' | 'failed' | 'unknown';
+  /**
+   * `unknown`: a provider may have the message but never answered; held for an operator, not resent.
+   * `suppressed`: every recipient was on the suppression list; no provider was called.
+   */
+  status: 'sent' | 'failed' | 'unknown' | 'suppressed';
   provider?: 'ses' | 'smtp';
   providerMessageId?: string;
   /** Recipients the provider refused while accepting the message for the others. */
@@ -116,6 +119,11 @@ export interface BulkCounts {
   unknown?: number;
   /** Sent recipients one of whose provider calls never answered: each may hold two copies. */
   possible_duplicates?: number;
+  /** Sent, then reported by the provider as a hard bounce / a complaint. */
+  bounced?: number;
+  complained?: number;
+  /** On the suppression list when their turn came: never handed to a provider. */
+  suppressed?: number;
 }
 
 export type BulkPhase = 'running' | 'paused' | 'cancelling' | 'cancelled' | 'completed';

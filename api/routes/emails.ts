@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { and, asc, eq } from 'drizzle-orm';
+import { readEvents } from '../../db/provider-events.js';
 import { attachments, deliveryAttempts, messages } from '../../db/schema.js';
 import { acceptEmail, type AcceptDeps } from '../accept-email.js';
 import type { AuthEnv } from '../auth.js';
@@ -33,13 +34,14 @@ export function emailRoutes(deps: EmailRoutesDeps) {
         .from(messages)
         .where(and(eq(messages.id, id), eq(messages.apiKeyId, c.get('apiKeyId'))));
       if (!m) throw notFound;
-      const [files, attempts] = await Promise.all([
+      const [files, attempts, events] = await Promise.all([
         deps.db.select().from(attachments).where(eq(attachments.messageId, id)).orderBy(asc(attachments.position)),
         deps.db
           .select()
           .from(deliveryAttempts)
           .where(eq(deliveryAttempts.messageId, id))
           .orderBy(asc(deliveryAttempts.at), asc(deliveryAttempts.attempt)),
+        readEvents(deps.db, id),
       ]);
       return c.json({
         id: m.id,
@@ -74,6 +76,8 @@ export function emailRoutes(deps: EmailRoutesDeps) {
           routed_by: a.routedBy,
           at: a.at.toISOString(),
         })),
+        suppressed_recipients: m.suppressedRecipients,
+        events,
       });
     });
 }
