@@ -258,11 +258,14 @@ export class SesStandIn {
     if (this.forwardTo) {
       const forwarded = await fetch(`${this.forwardTo}${req.url}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        // The emulator wants a credential, any: the request's own.
+        headers: { 'content-type': 'application/json', authorization: req.headers.authorization ?? 'local' },
         body: Buffer.concat(chunks),
       }).catch((err: Error) => err);
-      if (forwarded instanceof Error || !forwarded.ok)
-        return json(503, { message: `forwarding failed: ${String(forwarded)}` }, 'ServiceUnavailable');
+      if (forwarded instanceof Error || !forwarded.ok) {
+        const why = forwarded instanceof Error ? forwarded.message : `${forwarded.status} ${await forwarded.text()}`;
+        return json(503, { message: `forwarding to ${this.forwardTo} failed: ${why}` }, 'ServiceUnavailable');
+      }
       message.messageId = ((await forwarded.json()) as { MessageId: string }).MessageId;
     }
     this.messages.push(message);

@@ -113,7 +113,10 @@ describe('SES events through SNS', () => {
       sns().notification(sesEvent(`0100${label()}`, 'Delivery', { delivery: { recipients: ['x@example.com'] } }));
 
     it('a message whose signature does not match its content (forged)', async () => {
-      const forged = { ...delivery(), Message: sesEvent('0100other', 'Delivery', { delivery: { recipients: [] } }) };
+      const forged: SnsEnvelope = {
+        ...delivery(),
+        Message: sesEvent('0100other', 'Delivery', { delivery: { recipients: [] } }),
+      };
       const res = await post(forged);
       expect(res.status).toBe(403);
       expect(res.body.error).toMatchObject({ code: 'forbidden', message: expect.stringContaining('signature') });
