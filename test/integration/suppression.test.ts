@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { emailWorkflowId } from '../../workflows/contracts.js';
 import { bulkAction, bulkResult, getBulk, postBulk } from '../support/bulk.js';
 import { API_KEY, OTHER_API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
 
@@ -100,6 +102,27 @@ describe('suppression', () => {
     expect(
       (await api('GET', '/v1/suppressions?limit=1000')).body!.data.some((s: any) => s.email === 'a@example.com'),
     ).toBe(false);
+  });
+
+  it('treats a suppression check that cannot run as our fault: retried, nothing sent meanwhile, never suppressed', async () => {
+    const to = `check-down-${label()}@example.com`;
+    const requests = h.ses.requests;
+    // Only the check's table goes away: the rest of the send's database work still succeeds.
+    await h.db.execute(sql`alter table suppressions rename to suppressions_away`);
+    let res: Awaited<ReturnType<typeof h.send>>;
+    try {
+      res = await h.send(validEmail({ to }));
+      const handle = h.client.workflow.getHandle(emailWorkflowId(res.body.id));
+      await expect
+        .poll(async () => (await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0, { timeout: 20_000 })
+        .toBeGreaterThanOrEqual(2);
+      expect(h.ses.requests).toBe(requests);
+      expect((await h.status(res.body.id)).status).toBe('sending');
+    } finally {
+      await h.db.execute(sql`alter table suppressions_away rename to suppressions`);
+    }
+    expect(await h.result(res.body.id)).toMatchObject({ status: 'sent', provider: 'ses' });
+    expect(h.ses.messages.filter((m) => m.destination.includes(to))).toHaveLength(1);
   });
 
   it('stops a running bulk mailing an address suppressed after it started', async () => {
