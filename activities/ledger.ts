@@ -60,7 +60,9 @@ export interface OutcomeInput {
 }
 
 // Statuses provider events moved a sent message to: a repeated `sent` write leaves them.
-const afterSent = messageStatuses.filter((s) => !['queued', 'sending', 'sent', 'failed', 'unknown'].includes(s));
+const afterSent = messageStatuses.filter(
+  (s) => !['queued', 'sending', 'sent', 'failed', 'unknown', 'suppressed'].includes(s),
+);
 
 /** Writes a single send's final outcome: plain writes, safe to repeat until one lands. */
 export async function writeOutcome(db: Db, o: OutcomeInput): Promise<void> {
