@@ -2,6 +2,7 @@
 // `UPDATE … FROM (VALUES …)` per flush instead of one UPDATE per recipient.
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
+import { mapUnmappedEvents } from '../db/provider-events.js';
 import type { Provider } from '../db/schema.js';
 import { retryWrite } from './infra-faults.js';
 
@@ -59,10 +60,15 @@ export function createOutcomeWriter(o: OutcomeWriterOptions) {
       sql`, `,
     );
     const at = new Date().toISOString();
+    const accepted = rows.flatMap((r) =>
+      r.status === 'sent' && r.provider === 'ses' && r.providerMessageId ? [r.providerMessageId] : [],
+    );
     try {
       await retryWrite(
         () =>
-          o.db.execute(sql`
+          o.db
+            .execute(
+              sql`
             update bulk_recipients as r set
               status = v.status,
               attempts = coalesce(v.attempts, r.attempts),
@@ -73,7 +79,10 @@ export function createOutcomeWriter(o: OutcomeWriterOptions) {
               unknown_outcomes = r.unknown_outcomes + v.unknown_outcome,
               updated_at = ${at}::timestamptz
             from (values ${values}) as v(seq, status, attempts, smtp_attempts, provider, provider_message_id, error, unknown_outcome)
-            where r.bulk_id = ${o.bulkId} and r.seq = v.seq and r.lease = ${o.lease} and r.status = 'sending'`),
+            where r.bulk_id = ${o.bulkId} and r.seq = v.seq and r.lease = ${o.lease} and r.status = 'sending'`,
+            )
+            // Events that beat this write are applied now (retried with it: the update is idempotent).
+            .then(() => mapUnmappedEvents(o.db, accepted)),
         o.budgetMs,
       );
     } catch (err) {

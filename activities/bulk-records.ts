@@ -32,7 +32,10 @@ export function createBulkRecordActivities({ db, sesMaxSendRate, emitEvent }: Bu
       return rate;
     },
 
-    /** `paused` also emits `bulk.paused`: once per pause, however often this activity is retried. */
+    /**
+     * `paused` also emits `bulk.paused`: once per pause, however often this activity is retried.
+     * Running again after a pause also clears the reason it stopped (a reputation breaker's trip).
+     */
     async setBulkStatus({
       bulkId,
       status,
@@ -42,7 +45,7 @@ export function createBulkRecordActivities({ db, sesMaxSendRate, emitEvent }: Bu
     }): Promise<void> {
       const [bulk] = await db
         .update(bulks)
-        .set({ status, updatedAt: new Date() })
+        .set({ status, ...(status === 'running' ? { statusReason: null } : {}), updatedAt: new Date() })
         .where(eq(bulks.id, bulkId))
         .returning({ id: bulks.id, apiKeyId: bulks.apiKeyId });
       if (status !== 'paused' || !bulk) return;

@@ -3,6 +3,7 @@ import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import PQueue from 'p-queue';
 import type { Db } from '../db/create-db.js';
 import { bulkRecipients, bulks } from '../db/schema.js';
+import { suppressedSql } from '../db/suppressions.js';
 import { composeMime, loadAttachments, messageIdHeader, type AttachmentFile } from '../delivery/compose.js';
 import { chooseProvider } from '../delivery/ladder.js';
 import { deliverNow, type Providers } from '../delivery/send.js';
@@ -56,6 +57,7 @@ const MAX_UNWRITTEN = 2 * OUTCOME_FLUSH_ROWS;
 // Unanswered provider calls a recipient may have before it is held instead of sent again: one
 // resend covers a worker crash or a blip; a provider that keeps swallowing answers gets no more.
 const MAX_UNKNOWN_OUTCOMES = 2;
+const SUPPRESSED = 'on the suppression list: not sent';
 // A missing attachment object gets this many batch attempts before its recipients fail.
 const MISSING_ATTACHMENT_ATTEMPTS = 3;
 
@@ -208,12 +210,19 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
         // The account's quota, shared with single sends (which go first) and every other batch.
         slots = await deps.quota.bulk(chunk.length, signal);
         if (signal.aborted) break;
+        // The suppression check rides on the statement that hands the rows to a provider: checked
+        // immediately before their calls, at no extra round trip. Suppressed rows are final here.
+        const suppressed = suppressedSql(bulk.apiKeyId, sql`${bulkRecipients}.${sql.identifier('email')}`);
         const out = await db
           .update(bulkRecipients)
-          .set({ status: 'sending', updatedAt: new Date() })
+          .set({
+            status: sql`case when ${suppressed} then 'suppressed' else 'sending' end`,
+            error: sql`case when ${suppressed} then ${SUPPRESSED} else ${bulkRecipients.error} end`,
+            updatedAt: new Date(),
+          })
           .where(and(mine(chunk.map((r) => r.seq)), eq(bulkRecipients.status, 'claimed')))
-          .returning({ seq: bulkRecipients.seq });
-        marked = new Set(out.map((r) => r.seq));
+          .returning({ seq: bulkRecipients.seq, status: bulkRecipients.status });
+        marked = new Set(out.filter((r) => r.status === 'sending').map((r) => r.seq));
       } catch (err) {
         stopped = err; // the database is away: stop dispatching, settle what is in flight
         break;

@@ -19,6 +19,7 @@ import {
 } from './ledger.js';
 import { isMissingObject, permanentInfrastructureError, retryWrite } from './infra-faults.js';
 import { backoffWithJitter } from './backoff.js';
+import { dropSuppressed } from './suppression-check.js';
 import type { SendQuota } from './send-quota.js';
 import { emitSendOutcome } from './outcome-events.js';
 import type { EmitEvent } from './webhooks.js';
@@ -55,7 +56,8 @@ export interface SendMessageInput {
 
 /** What one single send ended in, and the provider call that decided it (for the record step). */
 export interface DeliveryResult {
-  status: 'sent' | 'failed' | 'unknown';
+  /** `suppressed`: every recipient is on the tenant's suppression list; no provider was called. */
+  status: 'sent' | 'failed' | 'unknown' | 'suppressed';
   /** The provider that took the message, or (unknown) may have it; a failure's error names its provider. */
   provider?: Provider;
   providerMessageId?: string;
@@ -157,7 +159,12 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       smtp: past.filter((a) => a.provider === 'smtp').length,
       primaryUnavailable: past.some((a) => a.provider === providerOrder(policy)[0] && a.outcome === 'unavailable'),
     };
-    const message = await load();
+    const loaded = await load();
+    // Checked now, right before the calls, and again on every retry: an address suppressed since
+    // the request (a bounce minutes ago) is not mailed. A database error throws: never unchecked.
+    const message = await dropSuppressed(db, messageId, loaded);
+    if (!message)
+      return { status: 'suppressed', error: 'every recipient is on the suppression list; no provider was called' };
 
     // The deciding call's record, unless it already landed (then the record step writes only the row).
     let unwritten: AttemptRecord | undefined;

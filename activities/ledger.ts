@@ -1,6 +1,7 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
-import { deliveryAttempts, messages, type AttemptOutcome, type Provider } from '../db/schema.js';
+import { mapUnmappedEvents } from '../db/provider-events.js';
+import { deliveryAttempts, messages, type AttemptOutcome, type MessageStatus, type Provider } from '../db/schema.js';
 import type { RecipientRejection } from '../delivery/outcome.js';
 
 /** One provider call of a single send: the row's key is (message, run, provider, attempt). */
@@ -43,7 +44,7 @@ export async function recordAttempt(db: Db, a: AttemptRecord): Promise<void> {
 /** What a single send ended in: written to its row (and its deciding call to the ledger). */
 export interface OutcomeInput {
   messageId: string;
-  status: 'sent' | 'failed' | 'unknown' | 'cancelled' | 'expired';
+  status: 'sent' | 'failed' | 'unknown' | 'cancelled' | 'expired' | 'suppressed';
   provider?: Provider;
   providerMessageId?: string;
   error?: string;
@@ -51,14 +52,24 @@ export interface OutcomeInput {
   attempt?: AttemptRecord;
 }
 
+// Statuses provider events moved a sent message to: a repeated `sent` write leaves them.
+const afterSent: MessageStatus[] = ['delivered', 'bounced', 'soft_bounced', 'complained', 'delayed', 'rejected'];
+
 /** Writes a single send's final outcome: plain writes, safe to repeat until one lands. Returns the row. */
 export async function writeOutcome(db: Db, o: OutcomeInput) {
   if (o.attempt) await recordAttempt(db, o.attempt);
   const now = new Date();
+  const status =
+    o.status === 'sent'
+      ? sql<MessageStatus>`case when ${messages.status} in (${sql.join(
+          afterSent.map((s) => sql`${s}`),
+          sql`, `,
+        )}) then ${messages.status} else 'sent' end`
+      : o.status;
   const [row] = await db
     .update(messages)
     .set({
-      status: o.status,
+      status,
       provider: o.provider ?? null,
       providerMessageId: o.providerMessageId ?? null,
       lastError: o.error ?? null,
@@ -67,6 +78,9 @@ export async function writeOutcome(db: Db, o: OutcomeInput) {
     })
     .where(eq(messages.id, o.messageId))
     .returning(outcomeColumns);
+  // Events that beat this write (SES can report within milliseconds) are applied now.
+  if (o.status === 'sent' && o.provider === 'ses' && o.providerMessageId)
+    await mapUnmappedEvents(db, [o.providerMessageId]);
   return row;
 }
 

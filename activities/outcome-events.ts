@@ -3,12 +3,12 @@ import type { RecipientCounts } from '../db/bulk-counts.js';
 import type { OutcomeRow } from './ledger.js';
 import type { EmitEvent } from './webhooks.js';
 
-const emitted = ['sent', 'failed', 'cancelled', 'expired'] as const;
+const emitted = ['sent', 'failed', 'cancelled', 'expired', 'suppressed'] as const;
 const isEmitted = (status: string): status is (typeof emitted)[number] =>
   (emitted as readonly string[]).includes(status);
 
 /**
- * `email.sent`, `email.failed`, `email.cancelled` or `email.expired` for a single send's final
+ * `email.sent`, `email.failed`, `email.cancelled`, `email.expired` or `email.suppressed` for a single send's final
  * outcome. `unknown` emits nothing: the send is held for an operator, and a reset run's outcome
  * will be the event.
  */

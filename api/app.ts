@@ -6,12 +6,15 @@ import { router } from './router.js';
 import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
 import { emailRoutes, type EmailRoutesDeps } from './routes/emails.js';
 import { healthRoutes, type HealthRoutesDeps } from './routes/health.js';
+import { sesWebhookRoutes, type SesWebhookDeps } from './routes/ses-webhook.js';
+import { suppressionRoutes } from './routes/suppressions.js';
 import { webhookEndpointRoutes, type WebhookEndpointRoutesDeps } from './routes/webhook-endpoints.js';
 
 const ignore = { unexpected: () => {}, unavailable: () => {} };
 
-export interface AppDeps extends EmailRoutesDeps, BulkRoutesDeps, HealthRoutesDeps, WebhookEndpointRoutesDeps {
-  logger: Pick<Logger, 'error'>;
+export interface AppDeps
+  extends EmailRoutesDeps, BulkRoutesDeps, HealthRoutesDeps, WebhookEndpointRoutesDeps, Omit<SesWebhookDeps, 'logger'> {
+  logger: Pick<Logger, 'error'> & Partial<Pick<Logger, 'info' | 'warn'>>;
 }
 
 /** The whole HTTP API; tests call `createApp(deps).request(...)`, the server entry listens. */
@@ -28,7 +31,10 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => handleError(new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`), c, ignore));
 
   app.route('/', healthRoutes(deps));
+  // Signed by SNS, not by an API key: mounted before the bearer check.
+  app.route('/v1/webhooks/ses', sesWebhookRoutes(deps));
   app.use('/v1/*', bearerAuth(deps.apiKeys));
+  app.route('/v1/suppressions', suppressionRoutes(deps));
   app.route('/v1/emails', emailRoutes(deps));
   app.route('/v1/bulk', bulkRoutes(deps));
   app.route('/v1/webhook-endpoints', webhookEndpointRoutes(deps));

@@ -8,6 +8,7 @@ export const errorStatus = {
   validation_error: 400,
   invalid_json: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   idempotency_conflict: 409,
   bulk_finished: 409,

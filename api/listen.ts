@@ -1,6 +1,13 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
-import { limits, providerEndpoints, webhookSettings, type Config } from '../config/config.js';
+import {
+  breakerSettings,
+  limits,
+  providerEndpoints,
+  snsSettings,
+  webhookSettings,
+  type Config,
+} from '../config/config.js';
 import type { Db } from '../db/create-db.js';
 import { startSettings } from '../sends/start-workflows.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -28,6 +35,8 @@ export function appDeps(rt: ApiRuntime): AppDeps {
     limits: limits(config),
     bulkLimits: { ...limits(config), maxBulkRecipients: config.BULK_MAX_RECIPIENTS },
     webhooks: webhookSettings(config),
+    sns: snsSettings(config),
+    breaker: breakerSettings(config),
   };
 }
 

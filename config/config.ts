@@ -103,6 +103,31 @@ const schema = z.object({
   /** Batches per workflow run before continue-as-new (keeps every run's history small). */
   BULK_BATCHES_PER_RUN: int(1).default(250),
 
+  /** SNS topics whose SES events POST /v1/webhooks/ses accepts (comma-separated ARNs); any other topic is refused. */
+  SNS_TOPIC_ARNS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    ),
+  /**
+   * Dev and tests only: a loopback `host:port` whose signing certificates (and SubscribeURLs) are
+   * trusted besides SNS's own hosts, served over HTTPS with a certificate from SNS_LOCAL_CA_FILE.
+   * Refused with real SES (AWS_REGION without SES_ENDPOINT).
+   */
+  SNS_LOCAL_CERT_HOST: optionalString,
+  /** Dev and tests only: the local CA (PEM) SNS_LOCAL_CERT_HOST's TLS certificate chains to. */
+  SNS_LOCAL_CA_FILE: optionalString,
+  /** Reputation breaker: a running bulk pauses when bounces exceed this share of its last BREAKER_WINDOW deliveries… */
+  BREAKER_BOUNCE_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  /** …or complaints exceed this share. */
+  BREAKER_COMPLAINT_RATE: z.coerce.number().min(0).max(1).default(0.001),
+  /** Deliveries the breaker judges at once; fewer than 200 would trip on noise. */
+  BREAKER_WINDOW: int(200).default(200),
+
   /** A send still `queued` this long after its request is started by the repair (same workflow id). */
   REPAIR_AFTER_SECONDS: int(1).default(60),
   /** How often the repair schedule (a Temporal Schedule the worker creates) looks for them. */
@@ -144,13 +169,50 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable (`PORT=`) means unset, as .env.example says, not the number 0.
   const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
-  const result = schema.safeParse(set);
+  const result = schema.superRefine(localSnsTrust).safeParse(set);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return result.data;
 }
+
+// Trusting a local signing certificate lets whoever runs that host forge SES events: only for a
+// loopback host, with its CA named, and never next to real SES.
+function localSnsTrust(c: z.infer<typeof schema>, ctx: z.RefinementCtx) {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (!c.SNS_LOCAL_CERT_HOST) {
+    if (c.SNS_LOCAL_CA_FILE) issue('SNS_LOCAL_CA_FILE', 'only meaningful with SNS_LOCAL_CERT_HOST');
+    return;
+  }
+  if (!/^(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/.test(c.SNS_LOCAL_CERT_HOST))
+    issue('SNS_LOCAL_CERT_HOST', 'must be a loopback host:port (127.0.0.1:8443); SNS itself needs no setting');
+  if (!c.SNS_LOCAL_CA_FILE) issue('SNS_LOCAL_CA_FILE', 'is required with SNS_LOCAL_CERT_HOST');
+  if (c.AWS_REGION && !c.SES_ENDPOINT)
+    issue(
+      'SNS_LOCAL_CERT_HOST',
+      'is for dev and tests: it cannot be set with real SES (AWS_REGION without SES_ENDPOINT)',
+    );
+}
+
+/** How POST /v1/webhooks/ses decides what to trust. */
+export function snsSettings(config: Config) {
+  return {
+    topicArns: config.SNS_TOPIC_ARNS,
+    localCertHost: config.SNS_LOCAL_CERT_HOST,
+    localCaFile: config.SNS_LOCAL_CA_FILE,
+  };
+}
+
+/** The reputation breaker's thresholds. */
+export function breakerSettings(config: Config) {
+  return {
+    bounceRate: config.BREAKER_BOUNCE_RATE,
+    complaintRate: config.BREAKER_COMPLAINT_RATE,
+    window: config.BREAKER_WINDOW,
+  };
+}
+export type BreakerSettings = ReturnType<typeof breakerSettings>;
 
 /** Settings the workflow needs at run time travel in its input (workflows cannot read config). */
 export function deliveryPolicy(config: Config) {

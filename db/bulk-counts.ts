@@ -11,7 +11,13 @@ export interface RecipientCounts {
   pending: number;
   /** Held: two provider calls went unanswered; each may or may not have the message, none is resent. */
   unknown: number;
-  /** Sent recipients one of whose provider calls never answered: each may hold two copies. */
+  /** Sent, then reported by the provider as a hard bounce. */
+  bounced: number;
+  /** Sent, then reported by the recipient as spam. */
+  complained: number;
+  /** On the suppression list when their turn came: never handed to a provider. */
+  suppressed: number;
+  /** Sent recipients (bounced and complained included) one of whose provider calls never answered: each may hold two copies. */
   possible_duplicates: number;
 }
 
@@ -33,8 +39,13 @@ export async function countRecipients(db: Db, bulkId: string): Promise<Recipient
     cancelled: by('cancelled'),
     pending: by('pending') + by('claimed') + by('sending'),
     unknown: by('unknown'),
+    bounced: by('bounced'),
+    complained: by('complained'),
+    suppressed: by('suppressed'),
   };
-  const possible_duplicates = rows.find((r) => r.status === 'sent')?.uncertain ?? 0;
-  const total = counts.sent + counts.failed + counts.cancelled + counts.pending + counts.unknown;
+  const possible_duplicates = rows
+    .filter((r) => r.status === 'sent' || r.status === 'bounced' || r.status === 'complained')
+    .reduce((n, r) => n + r.uncertain, 0);
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
   return { total, ...counts, possible_duplicates };
 }

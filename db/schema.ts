@@ -16,7 +16,9 @@ import {
 /**
  * `unknown`: a provider may have accepted the message but never answered; it is held, not resent.
  * `scheduled`: waiting for its `scheduled_at`; `cancelled` before it; `expired`: it could not start
- * by its `not_after`. None of those three reached a provider.
+ * by its `not_after`. None of those three reached a provider. After `sent`, provider events move it
+ * on (see db/provider-events.ts); `suppressed`: every recipient was on the suppression list, no
+ * provider was called.
  */
 export const messageStatuses = [
   'queued',
@@ -27,6 +29,13 @@ export const messageStatuses = [
   'unknown',
   'cancelled',
   'expired',
+  'delivered',
+  'bounced',
+  'soft_bounced',
+  'complained',
+  'delayed',
+  'rejected',
+  'suppressed',
 ] as const;
 export type MessageStatus = (typeof messageStatuses)[number];
 export const providers = ['ses', 'smtp'] as const;
@@ -96,6 +105,8 @@ export const messages = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     sentAt: timestamp('sent_at', { withTimezone: true }),
     ...scheduleColumns(),
+    /** Recipients left out of the envelope because they were on the suppression list at send time. */
+    suppressedRecipients: addressList('suppressed_recipients'),
   },
   (t) => [
     // The idempotency key is scoped per API key; NULL keys never collide.
@@ -103,6 +114,8 @@ export const messages = pgTable(
     index('messages_status_created_at').on(t.status, t.createdAt),
     // Listing: a tenant's sends, newest first.
     index('messages_api_key_created_at').on(t.apiKeyId, t.createdAt, t.id),
+    // Provider events find their message by the id the provider gave it.
+    index('messages_provider_message_id').on(t.providerMessageId),
   ],
 );
 
@@ -177,8 +190,21 @@ export type BulkStatus = (typeof bulkStatuses)[number];
 /**
  * `claimed`: leased to a batch attempt, no provider called yet; `sending`: handed to a provider;
  * `unknown`: a second provider call went unanswered too: held, not sent a third time.
+ * `bounced`/`complained` come after `sent` from provider events; `suppressed`: on the suppression
+ * list when its turn came, never handed to a provider.
  */
-export const recipientStatuses = ['pending', 'claimed', 'sending', 'sent', 'failed', 'cancelled', 'unknown'] as const;
+export const recipientStatuses = [
+  'pending',
+  'claimed',
+  'sending',
+  'sent',
+  'failed',
+  'cancelled',
+  'unknown',
+  'bounced',
+  'complained',
+  'suppressed',
+] as const;
 export type RecipientStatus = (typeof recipientStatuses)[number];
 
 /** One row per bulk send: the templates, the pace and the lifecycle. Counts come from its recipients. */
@@ -194,6 +220,11 @@ export const bulks = pgTable(
     status: text('status').$type<BulkStatus>().notNull().default('queued'),
     /** Why a running bulk is not progressing (e.g. both providers failing), for operators. */
     statusReason: text('status_reason'),
+    /**
+     * The reputation breaker's last trip: the highest recipient seq of the window that tripped it.
+     * The next window only counts recipients after it, so a resumed bulk is judged afresh.
+     */
+    breakerSeq: integer('breaker_seq'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
@@ -256,6 +287,7 @@ export const bulkRecipients = pgTable(
     primaryKey({ columns: [t.bulkId, t.seq] }),
     uniqueIndex('bulk_recipients_bulk_email').on(t.bulkId, t.email),
     index('bulk_recipients_bulk_status_seq').on(t.bulkId, t.status, t.seq),
+    index('bulk_recipients_provider_message_id').on(t.providerMessageId),
   ],
 );
 
@@ -369,5 +401,60 @@ export const webhookDeliveries = pgTable(
   (t) => [
     primaryKey({ columns: [t.eventId, t.endpointId] }),
     index('webhook_deliveries_endpoint_created_at').on(t.endpointId, t.createdAt),
+  ],
+);
+
+export const providerEventTypes = ['send', 'delivery', 'bounce', 'complaint', 'delivery_delay', 'reject'] as const;
+export type ProviderEventType = (typeof providerEventTypes)[number];
+
+/**
+ * Every SES event received through SNS, kept as it came (out of order and after a final status
+ * alike). `message_id` or `bulk_id`/`seq` is what it was mapped to through `provider_message_id`;
+ * both are null while no send is known under that id yet (its outcome not written yet), and the
+ * outcome write maps it then.
+ */
+export const providerEvents = pgTable(
+  'provider_events',
+  {
+    /** SNS MessageId: a redelivered notification is stored once. */
+    snsMessageId: text('sns_message_id').primaryKey(),
+    providerMessageId: text('provider_message_id').notNull(),
+    messageId: text('message_id').references(() => messages.id, { onDelete: 'cascade' }),
+    bulkId: text('bulk_id').references(() => bulks.id, { onDelete: 'cascade' }),
+    seq: integer('seq'),
+    type: text('type').$type<ProviderEventType>().notNull(),
+    /** Bounce type and subtype (`Permanent/General`), complaint feedback type, delay type, reject reason. */
+    subtype: text('subtype'),
+    /** When the provider says it happened. */
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Recipients and diagnostics, bounded (db/provider-events.ts); never headers or bodies. */
+    details: jsonb('details').$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [
+    index('provider_events_provider_message_id').on(t.providerMessageId),
+    index('provider_events_message_id').on(t.messageId, t.occurredAt),
+    index('provider_events_bulk_seq').on(t.bulkId, t.seq),
+  ],
+);
+
+export const suppressionReasons = ['bounce', 'complaint', 'manual'] as const;
+export type SuppressionReason = (typeof suppressionReasons)[number];
+
+/** Addresses a tenant (API key) never mails again: checked immediately before every provider call. */
+export const suppressions = pgTable(
+  'suppressions',
+  {
+    apiKeyId: text('api_key_id').notNull(),
+    /** Lowercased bare address. */
+    email: text('email').notNull(),
+    reason: text('reason').$type<SuppressionReason>().notNull(),
+    /** What added it: `api`, or the provider event (`ses:<sns message id>`). */
+    source: text('source').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.apiKeyId, t.email] }),
+    index('suppressions_api_key_created_at').on(t.apiKeyId, t.createdAt, t.email),
   ],
 );

@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { LocalSns } from './local-sns.js';
+import { simulatedEvents } from './ses-simulator.js';
 
 export type SesFault = 'throttle' | 'error500' | 'error503' | 'reject' | 'paused';
 
@@ -47,18 +49,37 @@ export class SesStandIn {
   private bucket: { rate: number; tokens: number; at: number } | undefined;
   private readonly sockets = new Set<Socket>();
   private server: Server;
+  private simulator: { sns: LocalSns; webhookUrl: string } | undefined;
+  /** SNS notifications the mailbox simulator posted, and the webhook's answers. */
+  readonly notifications: { type: string; status: number }[] = [];
 
   private constructor(
     private listenPort: number,
     private readonly random: () => number,
+    private readonly forwardTo: string | undefined,
   ) {
     this.server = this.createServer();
   }
 
-  static async start(opts: { port?: number; random?: () => number } = {}): Promise<SesStandIn> {
-    const s = new SesStandIn(opts.port ?? 0, opts.random ?? Math.random);
+  /** `forwardTo`: an SES endpoint (dev mode's emulator) that receives every accepted message too. */
+  static async start(opts: { port?: number; random?: () => number; forwardTo?: string } = {}): Promise<SesStandIn> {
+    const s = new SesStandIn(opts.port ?? 0, opts.random ?? Math.random, opts.forwardTo);
     await s.up();
     return s;
+  }
+
+  /**
+   * The SES mailbox simulator: a message to `success@`, `bounce@`, `complaint@` or
+   * `suppressionlist@simulator.amazonses.com` (labels allowed: `bounce+x@…`) is followed by the
+   * events SES would publish for it, as SNS notifications signed by `sns`, POSTed to `webhookUrl`.
+   */
+  simulate(o: { sns: LocalSns; webhookUrl: string }) {
+    this.simulator = o;
+  }
+
+  /** Resolves once `count` simulator notifications have been answered by the webhook. */
+  waitForNotifications(count: number): Promise<void> {
+    return this.waitFor(() => this.notifications.length >= count);
   }
 
   get endpoint() {
@@ -234,8 +255,31 @@ export class SesStandIn {
       raw: Buffer.from(data, 'base64'),
       at: Date.now(),
     };
+    if (this.forwardTo) {
+      const forwarded = await fetch(`${this.forwardTo}${req.url}`, {
+        method: 'POST',
+        // The emulator wants a credential, any: the request's own.
+        headers: { 'content-type': 'application/json', authorization: req.headers.authorization ?? 'local' },
+        body: Buffer.concat(chunks),
+      }).catch((err: Error) => err);
+      if (forwarded instanceof Error || !forwarded.ok) {
+        const why = forwarded instanceof Error ? forwarded.message : `${forwarded.status} ${await forwarded.text()}`;
+        return json(503, { message: `forwarding to ${this.forwardTo} failed: ${why}` }, 'ServiceUnavailable');
+      }
+      message.messageId = ((await forwarded.json()) as { MessageId: string }).MessageId;
+    }
     this.messages.push(message);
     this.events.emit('change');
     json(200, { MessageId: message.messageId });
+    if (this.simulator) res.once('finish', () => void this.notify(message, this.simulator!));
+  }
+
+  /** Posts the message's simulated events in order (Send first), each once the previous was answered. */
+  private async notify(message: SesMessage, sim: { sns: LocalSns; webhookUrl: string }) {
+    for (const event of simulatedEvents(message)) {
+      const status = await LocalSns.post(sim.webhookUrl, sim.sns.notification(JSON.stringify(event))).catch(() => 0);
+      this.notifications.push({ type: event.eventType, status });
+      this.events.emit('change');
+    }
   }
 }

@@ -10,7 +10,9 @@ import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createDb } from '../db/create-db.js';
 import { listen } from '../api/listen.js';
+import { LocalSns } from '../local/local-sns.js';
 import { localS3Credentials, startLocalS3 } from '../local/s3-server.js';
+import { SesStandIn } from '../local/ses-stand-in.js';
 import { SmtpSink } from '../local/smtp-sink.js';
 import { startTemporalDevServer } from '../local/temporal-dev-server.js';
 import { activityDepsFromConfig } from '../worker/clients.js';
@@ -64,12 +66,24 @@ if (!base.S3_ENDPOINT) {
 
 let mailViewer: string | undefined;
 let sesCredentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+let simulator: { ses: SesStandIn; sns: LocalSns } | undefined;
 if (!base.SES_ENDPOINT && !base.AWS_REGION) {
   // CommonJS with `exports.default`: require() gives the same answer under every loader.
   const startSesEmulator = createRequire(import.meta.url)('aws-ses-v2-local').default as (o: object) => Promise<Server>;
   const server = await startSesEmulator({ host: '127.0.0.1', port: 8005 });
   stops.push(() => new Promise((r) => server.close(r)));
-  env.SES_ENDPOINT = mailViewer = 'http://127.0.0.1:8005';
+  mailViewer = 'http://127.0.0.1:8005';
+  // In front of the emulator (which keeps and shows the mail): the SES mailbox simulator, whose
+  // events reach the webhook signed by a local SNS that only this dev config trusts.
+  const sns = await LocalSns.start({ dir: join(dataDir, 'sns'), port: 8007 });
+  const ses = await SesStandIn.start({ port: 8006, forwardTo: mailViewer });
+  stops.push(
+    () => ses.close(),
+    () => sns.close(),
+  );
+  simulator = { ses, sns };
+  env.SES_ENDPOINT = ses.endpoint;
+  Object.assign(env, sns.env, { SNS_TOPIC_ARNS: [base.SNS_TOPIC_ARNS, sns.topicArn].flat().join(',') });
   sesCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 }
 
@@ -118,13 +132,14 @@ const api = await listen({
 });
 
 const apiUrl = `http://localhost:${config.PORT}`;
+simulator?.ses.simulate({ sns: simulator.sns, webhookUrl: `http://127.0.0.1:${config.PORT}/v1/webhooks/ses` });
 console.log(`
 Mailroom is running (Ctrl-C stops everything)
 
   API            ${apiUrl}        docs: ${apiUrl}/docs
   API key        ${config.API_KEYS[0]}
   Temporal UI    ${temporalUi ?? `(external Temporal at ${config.TEMPORAL_ADDRESS})`}
-  Mail viewer    ${mailViewer ? `${mailViewer}  (SES emulator)` : `real SES in ${config.AWS_REGION ?? config.SES_ENDPOINT}`}
+  Mail viewer    ${mailViewer ? `${mailViewer}  (SES emulator; mail to bounce@simulator.amazonses.com bounces)` : `real SES in ${config.AWS_REGION ?? config.SES_ENDPOINT}`}
   SMTP fallback  ${smtpNote}
   Database       ${config.DATABASE_URL ? 'DATABASE_URL' : `PGlite in ${join(dataDir, 'pglite')}`}
 

@@ -37,15 +37,17 @@ export interface SendEmailInput extends SendWindow {
   policy: DeliveryPolicy;
 }
 
-export type SendPhase = 'queued' | 'scheduled' | 'sending' | 'sent' | 'failed' | 'unknown' | 'cancelled' | 'expired';
+export type SendPhase =
+  'queued' | 'scheduled' | 'sending' | 'sent' | 'failed' | 'unknown' | 'cancelled' | 'expired' | 'suppressed';
 
 export interface SendEmailResult {
   messageId: string;
   /**
    * `unknown`: a provider may have the message but never answered; held for an operator, not resent.
    * `cancelled` / `expired`: a scheduled send stopped before it started; no provider was called.
+   * `suppressed`: every recipient was on the suppression list; no provider was called.
    */
-  status: 'sent' | 'failed' | 'unknown' | 'cancelled' | 'expired';
+  status: 'sent' | 'failed' | 'unknown' | 'cancelled' | 'expired' | 'suppressed';
   provider?: 'ses' | 'smtp';
   providerMessageId?: string;
   /** Recipients the provider refused while accepting the message for the others. */
@@ -130,6 +132,11 @@ export interface BulkCounts {
   unknown?: number;
   /** Sent recipients one of whose provider calls never answered: each may hold two copies. */
   possible_duplicates?: number;
+  /** Sent, then reported by the provider as a hard bounce / a complaint. */
+  bounced?: number;
+  complained?: number;
+  /** On the suppression list when their turn came: never handed to a provider. */
+  suppressed?: number;
 }
 
 export type BulkPhase = 'running' | 'paused' | 'cancelling' | 'cancelled' | 'completed';

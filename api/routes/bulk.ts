@@ -47,6 +47,12 @@ const Bulk = BulkSummary.extend({
   cancelled: z.number().int(),
   pending: z.number().int(),
   unknown: z.number().int().openapi({ description: 'Recipients held after two unanswered provider calls' }),
+  bounced: z.number().int().openapi({ description: 'Sent, then reported by the provider as a hard bounce' }),
+  complained: z.number().int().openapi({ description: 'Sent, then reported by the recipient as spam' }),
+  suppressed: z
+    .number()
+    .int()
+    .openapi({ description: 'On the suppression list when their turn came: never handed to a provider' }),
   possible_duplicates: z.number().int().openapi({
     description: 'Sent recipients one of whose provider calls never answered: each may hold two copies',
   }),
@@ -208,7 +214,8 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
       createRoute({
         method: 'get',
         path: '/{id}',
-        summary: 'Status and exact counts: total = sent + failed + cancelled + pending + unknown',
+        summary:
+          'Status and exact counts: total = sent + failed + cancelled + pending + unknown + bounced + complained + suppressed',
         request: { params: IdParam },
         responses: {
           200: { description: 'The bulk', content: { 'application/json': { schema: Bulk } } },

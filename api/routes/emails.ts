@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { and, asc, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
-import { attachments, deliveryAttempts, messages, messageStatuses } from '../../db/schema.js';
+import { readEvents } from '../../db/provider-events.js';
+import { attachments, deliveryAttempts, messages, messageStatuses, providerEventTypes } from '../../db/schema.js';
 import { acceptEmail, type AcceptDeps } from '../accept-email.js';
 import type { AuthEnv } from '../auth.js';
 import { ApiError } from '../errors.js';
@@ -85,6 +86,19 @@ const Email = EmailSummary.extend({
     z.object({ filename: z.string(), content_type: z.string(), size: z.number(), sha256: z.string() }),
   ),
   attempts: z.array(Attempt),
+  suppressed_recipients: z
+    .array(z.string())
+    .openapi({ description: 'Recipients left out of the envelope: on the suppression list at send time' }),
+  events: z
+    .array(
+      z.object({
+        type: z.enum(providerEventTypes),
+        subtype: z.string().nullable().openapi({ description: 'e.g. `Permanent/General` for a bounce' }),
+        at: z.string().openapi({ description: 'When the provider says it happened' }),
+        details: z.record(z.string(), z.unknown()),
+      }),
+    )
+    .openapi({ description: 'Provider events (SES through SNS), oldest first' }),
 }).openapi('Email');
 
 const tagFilter = /^[A-Za-z0-9_-]{1,256}:[A-Za-z0-9_-]{1,256}$/;
@@ -240,13 +254,14 @@ export function emailRoutes(deps: EmailRoutesDeps) {
       }),
       async (c) => {
         const m = await findEmail(c.req.valid('param').id, c.get('apiKeyId'));
-        const [files, attempts] = await Promise.all([
+        const [files, attempts, events] = await Promise.all([
           deps.db.select().from(attachments).where(eq(attachments.messageId, m.id)).orderBy(asc(attachments.position)),
           deps.db
             .select()
             .from(deliveryAttempts)
             .where(eq(deliveryAttempts.messageId, m.id))
             .orderBy(asc(deliveryAttempts.at), asc(deliveryAttempts.attempt)),
+          readEvents(deps.db, m.id),
         ]);
         return c.json(
           {
@@ -273,6 +288,8 @@ export function emailRoutes(deps: EmailRoutesDeps) {
               routed_by: a.routedBy,
               at: a.at.toISOString(),
             })),
+            suppressed_recipients: m.suppressedRecipients,
+            events,
           },
           200,
         );

@@ -3,7 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { and, eq, or } from 'drizzle-orm';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -14,6 +16,7 @@ import { loadConfig, providerEndpoints, type Config } from '../../config/config.
 import { createDb, type DbHandle } from '../../db/create-db.js';
 import { providerHealth } from '../../db/schema.js';
 import { localS3Credentials, startLocalS3 } from '../../local/s3-server.js';
+import { LocalSns } from '../../local/local-sns.js';
 import { SesStandIn } from '../../local/ses-stand-in.js';
 import { SmtpSink } from '../../local/smtp-sink.js';
 import { activityDepsFromConfig } from '../../worker/clients.js';
@@ -30,6 +33,11 @@ export interface HarnessOptions {
   db?: DbHandle;
   /** false: no in-process worker (the test runs worker processes itself). */
   worker?: boolean;
+  /**
+   * SES events: a local SNS (CA, signing certificate, HTTPS) trusted by config, the app listening
+   * on a real port, and the SES stand-in's mailbox simulator posting to its webhook.
+   */
+  sns?: boolean;
   /** Puts a fault proxy between Mailroom and its dependencies (test/support/faults.ts): the endpoints to use instead. */
   proxy?: (upstreams: Endpoints) => Promise<Endpoints>;
 }
@@ -57,6 +65,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
     SesStandIn.start(),
     SmtpSink.start(),
   ]);
+  const sns = opts.sns ? await LocalSns.start({ dir: join(dir, 'sns') }) : undefined;
   const upstreams = { databaseUrl: inject('databaseUrl'), s3Endpoint: s3.endpoint, sesEndpoint: ses.endpoint };
   const endpoints = opts.proxy ? await opts.proxy(upstreams) : upstreams;
   const config: Config = loadConfig({
@@ -80,6 +89,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
     // test/integration/circuit-breaker.test.ts sets its own.
     CIRCUIT_FAILURES: '1000',
     LOG_LEVEL: 'silent',
+    ...sns?.env,
     ...opts.env,
   });
   const dbHandle = opts.db ?? (await createDb({ url: endpoints.databaseUrl, maxConnections: 5 }));
@@ -123,6 +133,17 @@ export async function startHarness(opts: HarnessOptions = {}) {
     }),
   );
 
+  let server: ServerType | undefined;
+  let webhookUrl = '';
+  if (sns) {
+    const listening = await new Promise<ServerType>((resolve) => {
+      const s: ServerType = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    server = listening;
+    webhookUrl = `http://127.0.0.1:${(listening.address() as AddressInfo).port}/v1/webhooks/ses`;
+    ses.simulate({ sns, webhookUrl });
+  }
+
   async function send(body: unknown, o: { key?: string; idempotencyKey?: string } = {}) {
     const res = await app.request('/v1/emails', {
       method: 'POST',
@@ -144,6 +165,9 @@ export async function startHarness(opts: HarnessOptions = {}) {
     objects: deps.objects,
     ses,
     smtp,
+    /** With `sns: true`: the local SNS and the app's webhook URL on a real port. */
+    sns,
+    webhookUrl,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     send,
     /** GET /v1/emails/:id as the test API key. */
@@ -179,6 +203,8 @@ export async function startHarness(opts: HarnessOptions = {}) {
       for (const w of running) w.shutdown();
       await Promise.all(running.map((w) => w.done));
       await Promise.all([workerConnection.close(), connection.close()]);
+      if (server) await new Promise((resolve) => server.close(resolve));
+      await sns?.close();
       if (!opts.db) await dbHandle.close();
       await Promise.all([s3.close(), ses.close(), smtp.close()]);
       rmSync(dir, { recursive: true, force: true });

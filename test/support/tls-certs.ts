@@ -1,9 +1,9 @@
 // Throwaway certificates for the TLS relay tests, made with the openssl CLI (installed with
 // ca-certificates wherever these tests run; Node parses certificates but cannot issue them).
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newEcKey, openssl } from '../../local/openssl.js';
 
 export interface KeyPair {
   key: string;
@@ -21,20 +21,8 @@ export interface TestCertificates {
   remove(): void;
 }
 
-// P-256 keys: made in milliseconds, where RSA keys take seconds on a busy machine.
-const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+const newKey = newEcKey;
 const serverNames = 'subjectAltName=IP:127.0.0.1,DNS:localhost';
-
-function openssl(cwd: string, args: string[]) {
-  try {
-    execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(`openssl ${args[0]} failed (the TLS relay tests need the openssl CLI): ${stderr || String(err)}`, {
-      cause: err,
-    });
-  }
-}
 
 /** A private CA, a server certificate it signed and a self-signed one, in a fresh temp directory. */
 export function makeTestCertificates(): TestCertificates {

@@ -150,3 +150,23 @@ describe('derived settings', () => {
     });
   });
 });
+
+describe('SES events settings', () => {
+  const local = { SNS_LOCAL_CERT_HOST: '127.0.0.1:8007', SNS_LOCAL_CA_FILE: '/tmp/ca.pem' };
+
+  it('takes a topic allowlist and the breaker defaults the issue names (5%, 0.1%, 200)', () => {
+    const c = loadConfig({ SNS_TOPIC_ARNS: 'arn:aws:sns:eu-west-1:1:a, arn:aws:sns:eu-west-1:1:b' });
+    expect(c.SNS_TOPIC_ARNS).toEqual(['arn:aws:sns:eu-west-1:1:a', 'arn:aws:sns:eu-west-1:1:b']);
+    expect(c).toMatchObject({ BREAKER_BOUNCE_RATE: 0.05, BREAKER_COMPLAINT_RATE: 0.001, BREAKER_WINDOW: 200 });
+    expect(errorOf({ BREAKER_WINDOW: '199' }).message).toContain('BREAKER_WINDOW');
+  });
+
+  it('trusts a local signing-certificate host only on loopback, with its CA, and never with real SES', () => {
+    expect(loadConfig(local).SNS_LOCAL_CERT_HOST).toBe('127.0.0.1:8007');
+    expect(loadConfig({ ...local, AWS_REGION: 'eu-west-1', SES_ENDPOINT: 'http://127.0.0.1:8006' })).toBeTruthy();
+    expect(errorOf({ ...local, AWS_REGION: 'eu-west-1' }).message).toMatch(/SNS_LOCAL_CERT_HOST: .*real SES/);
+    expect(errorOf({ ...local, SNS_LOCAL_CERT_HOST: 'sns.example.com:443' }).message).toContain('loopback');
+    expect(errorOf({ SNS_LOCAL_CERT_HOST: '127.0.0.1:8007' }).message).toContain('SNS_LOCAL_CA_FILE');
+    expect(errorOf({ SNS_LOCAL_CA_FILE: '/tmp/ca.pem' }).message).toContain('SNS_LOCAL_CA_FILE');
+  });
+});
