@@ -246,7 +246,7 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       if (result.status === 'retry') return result;
       // Left to the workflow's record step (retried by Temporal) if the database, or the webhook
       // event's start in Temporal, does not take it now: the step writes and emits again.
-      const record = async () => emitSendOutcome(deps.emitEvent, await writeOutcome(db, { messageId, ...result }));
+      const record = async () => emitSendOutcome(db, deps.emitEvent, await writeOutcome(db, { messageId, ...result }));
       const recorded = await retryWrite(record, RECORD_BUDGET_MS).then(
         () => true,
         (err: Error) => (log.warn('outcome deferred to the record step', { messageId, error: err.message }), false),

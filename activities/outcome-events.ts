@@ -1,22 +1,32 @@
 // Which webhook event a recorded outcome is, and what it says: written where outcomes are recorded.
 import type { RecipientCounts } from '../db/bulk-counts.js';
+import { eventNotices } from '../db/provider-events.js';
+import type { Db } from '../db/create-db.js';
 import type { OutcomeRow } from './ledger.js';
 import type { EmitEvent } from './webhooks.js';
 
 const emitted = ['sent', 'failed', 'cancelled', 'expired', 'suppressed'] as const;
-const isEmitted = (status: string): status is (typeof emitted)[number] =>
-  (emitted as readonly string[]).includes(status);
+// Provider events that beat the outcome write have moved the row past `sent` already.
+const sentThenMore = ['delivered', 'bounced', 'soft_bounced', 'complained', 'delayed', 'rejected'];
+const eventOf = (status: string): (typeof emitted)[number] | undefined =>
+  sentThenMore.includes(status)
+    ? 'sent'
+    : (emitted as readonly string[]).includes(status)
+      ? (status as never)
+      : undefined;
 
 /**
- * `email.sent`, `email.failed`, `email.cancelled`, `email.expired` or `email.suppressed` for a single send's final
- * outcome. `unknown` emits nothing: the send is held for an operator, and a reset run's outcome
- * will be the event.
+ * `email.sent`, `email.failed`, `email.cancelled`, `email.expired` or `email.suppressed` for a
+ * single send's final outcome, then the provider events already known for it (see
+ * emitProviderEvents). `unknown` emits nothing: the send is held for an operator, and a reset
+ * run's outcome will be the event.
  */
-export async function emitSendOutcome(emitEvent: EmitEvent, row: OutcomeRow | undefined): Promise<void> {
-  if (!row || !isEmitted(row.status)) return;
-  await emitEvent(row.apiKeyId, `email.${row.status}`, {
+export async function emitSendOutcome(db: Db, emitEvent: EmitEvent, row: OutcomeRow | undefined): Promise<void> {
+  const event = row && eventOf(row.status);
+  if (!row || !event) return;
+  await emitEvent(row.apiKeyId, `email.${event}`, {
     email_id: row.id,
-    status: row.status,
+    status: event,
     from: row.from,
     to: row.to,
     cc: row.cc,
@@ -25,8 +35,14 @@ export async function emitSendOutcome(emitEvent: EmitEvent, row: OutcomeRow | un
     tags: row.tags,
     provider: row.provider,
     provider_message_id: row.providerMessageId,
-    ...(row.status === 'failed' || row.status === 'expired' ? { error: row.lastError } : {}),
+    ...(event === 'failed' || event === 'expired' ? { error: row.lastError } : {}),
   });
+  if (event === 'sent' && row.providerMessageId) await emitProviderEvents(db, emitEvent, row.providerMessageId);
+}
+
+/** `email.delivered` / `email.bounced` / `email.complained` for a send's provider events, each once. */
+export async function emitProviderEvents(db: Db, emitEvent: EmitEvent, providerMessageId: string): Promise<void> {
+  for (const n of await eventNotices(db, providerMessageId)) await emitEvent(n.tenant, n.type, n.data, { key: n.key });
 }
 
 /** `bulk.completed`, `bulk.cancelled`, `bulk.expired` or `bulk.paused`, with the bulk's counts at that moment. */

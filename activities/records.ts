@@ -18,7 +18,7 @@ export function createRecordActivities({ db, emitEvent }: { db: Db; emitEvent: E
      * Temporal until both land (the event is deduplicated, the write is idempotent).
      */
     async recordOutcome(o: OutcomeInput): Promise<void> {
-      await emitSendOutcome(emitEvent, await writeOutcome(db, o));
+      await emitSendOutcome(db, emitEvent, await writeOutcome(db, o));
     },
 
     /**

@@ -9,6 +9,7 @@ import {
   type Config,
 } from '../config/config.js';
 import type { Db } from '../db/create-db.js';
+import { createEventEmitter } from '../activities/webhooks.js';
 import { startSettings } from '../sends/start-workflows.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createApp, type AppDeps } from './app.js';
@@ -35,6 +36,12 @@ export function appDeps(rt: ApiRuntime): AppDeps {
     limits: limits(config),
     bulkLimits: { ...limits(config), maxBulkRecipients: config.BULK_MAX_RECIPIENTS },
     webhooks: webhookSettings(config),
+    emitEvent: createEventEmitter({
+      db: rt.db,
+      temporal: rt.temporal,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      webhooks: webhookSettings(config),
+    }),
     sns: snsSettings(config),
     breaker: breakerSettings(config),
   };

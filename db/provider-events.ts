@@ -343,3 +343,48 @@ export async function readEvents(db: Db, messageId: string) {
     .orderBy(asc(providerEvents.occurredAt), asc(providerEvents.receivedAt));
   return rows.map((e) => ({ type: e.type, subtype: e.subtype, at: e.occurredAt.toISOString(), details: e.details }));
 }
+
+/** The provider events a customer's webhook hears about, by the status they give a send. */
+const noticeOf = (e: Pick<EventRow, 'type' | 'subtype'>) =>
+  e.type === 'delivery'
+    ? ('email.delivered' as const)
+    : isHardBounce(e)
+      ? ('email.bounced' as const)
+      : e.type === 'complaint'
+        ? ('email.complained' as const)
+        : undefined;
+
+/**
+ * The webhook events a single send's mapped provider events make (delivered, bounced, complained),
+ * each named by its SNS MessageId, so emitting them again (an SNS retry, the outcome write mapping
+ * an early event) delivers each once. Bulk recipients' events are not in it: they show in the
+ * bulk's counts and its recipients page.
+ */
+export async function eventNotices(db: Db, providerMessageId: string) {
+  const rows = await db
+    .select({ event: providerEvents, apiKeyId: messages.apiKeyId })
+    .from(providerEvents)
+    .innerJoin(messages, eq(messages.id, providerEvents.messageId))
+    .where(eq(providerEvents.providerMessageId, providerMessageId))
+    .orderBy(asc(providerEvents.occurredAt));
+  return rows.flatMap(({ event: e, apiKeyId }) => {
+    const type = noticeOf(e);
+    if (!type) return [];
+    const recipients = ((e.details.recipients as { email: string }[] | undefined) ?? []).map((r) => r.email);
+    return [
+      {
+        tenant: apiKeyId,
+        type,
+        key: e.snsMessageId,
+        data: {
+          email_id: e.messageId!,
+          status: messageStatusOf(e)!,
+          provider_message_id: providerMessageId,
+          ...(recipients.length ? { recipient: recipients[0], recipients } : {}),
+          ...(e.subtype ? { subtype: e.subtype } : {}),
+          occurred_at: e.occurredAt.toISOString(),
+        },
+      },
+    ];
+  });
+}

@@ -146,13 +146,21 @@ export class LocalSns {
 
   /** POSTs an envelope to a webhook as SNS does (JSON as text/plain); the response status. */
   static async post(url: string, envelope: SnsEnvelope): Promise<number> {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': envelope.Type ?? '' },
-      body: JSON.stringify(envelope),
-    });
-    await res.body?.cancel();
-    return res.status;
+    // SNS retries a delivery that got no answer (its HTTP delivery policy); so does this, a few
+    // times, e.g. when a kept-alive connection was closed by the server just as it was reused.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': envelope.Type ?? '' },
+          body: JSON.stringify(envelope),
+        });
+        await res.body?.cancel();
+        return res.status;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
   }
 
   close(): Promise<void> {

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { BreakerSettings } from '../../config/config.js';
 import { tripBreaker } from '../../db/breaker.js';
 import type { Db } from '../../db/create-db.js';
+import { emitProviderEvents } from '../../activities/outcome-events.js';
+import type { EmitEvent } from '../../activities/webhooks.js';
 import { mapUnmappedEvents, parseSesEvent, recordEvent } from '../../db/provider-events.js';
 import { bulkWorkflowId, pauseSignal } from '../../workflows/contracts.js';
 import { ApiError, badField } from '../errors.js';
@@ -16,6 +18,8 @@ export interface SesWebhookDeps {
   temporal: Client;
   sns: SnsSettings;
   breaker: BreakerSettings;
+  /** Tells the tenant's webhook endpoints (email.delivered, email.bounced, email.complained). */
+  emitEvent: EmitEvent;
   logger: Pick<Logger, 'error'> & Partial<Pick<Logger, 'info' | 'warn'>>;
 }
 
@@ -113,6 +117,9 @@ export function sesWebhookRoutes(deps: SesWebhookDeps) {
     // Its send's outcome may have been written while this was in flight (the outcome write looks
     // for unmapped events only after its own write): look again now that the event is committed.
     if (stored.unmapped) await mapUnmappedEvents(deps.db, [event.providerMessageId]);
+    // Also for a duplicate: SNS retries a message we answered 503 after storing it, when the
+    // emit failed. Each event is emitted under its own id, so a repeat is delivered once.
+    await emitProviderEvents(deps.db, deps.emitEvent, event.providerMessageId);
     return c.json({ status: stored.duplicate ? ('duplicate' as const) : ('stored' as const) }, 200);
   });
 

@@ -3,11 +3,13 @@ import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providerEvents } from '../../db/schema.js';
 import { LocalSns, type SnsEnvelope } from '../../local/local-sns.js';
+import { Webhook } from 'standardwebhooks';
 import { API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ sns: true });
+  h = await startHarness({ sns: true, env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' } });
 });
 afterAll(() => h?.close());
 
@@ -176,5 +178,42 @@ describe('SES events through SNS', () => {
 
   it('is also what LocalSns.post reaches (the stand-in’s own client)', async () => {
     expect(await LocalSns.post(h.webhookUrl, sns().notification(sesEvent('0100z', 'Send', { send: {} })))).toBe(200);
+  });
+
+  it('tells the tenant’s webhook endpoint that the send went out and then bounced, each once', async () => {
+    const receiver = await WebhookReceiver.start();
+    try {
+      const created = await h.app.request('/v1/webhook-endpoints', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: receiver.url(), events: ['email.sent', 'email.bounced', 'email.delivered'] }),
+      });
+      const endpoint = (await created.json()) as { id: string; secret: string };
+      const to = `bounce+${label()}@simulator.amazonses.com`;
+      const { id } = await sendAndSettle(to, 2);
+      const about = (type: string) => (r: { body: string }) =>
+        JSON.parse(r.body).type === type && JSON.parse(r.body).data.email_id === id;
+      const bounced = new Webhook(endpoint.secret).verify(
+        (await receiver.next(about('email.bounced'))).body,
+        (await receiver.next(about('email.bounced'))).headers,
+      ) as { data: Record<string, unknown> };
+      expect(bounced.data).toMatchObject({
+        email_id: id,
+        status: 'bounced',
+        recipient: to,
+        subtype: 'Permanent/General',
+      });
+      await receiver.next(about('email.sent'));
+      // However the event and the outcome write raced, each event reached the endpoint once.
+      const mine = receiver.requests.filter((r) => JSON.parse(r.body).data.email_id === id);
+      expect(new Set(mine.map((r) => r.headers['webhook-id'])).size).toBe(2);
+      expect(mine.map((r) => JSON.parse(r.body).type).sort()).toEqual(['email.bounced', 'email.sent']);
+      await h.app.request(`/v1/webhook-endpoints/${endpoint.id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${API_KEY}` },
+      });
+    } finally {
+      receiver.close();
+    }
   });
 });
