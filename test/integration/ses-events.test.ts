@@ -213,7 +213,7 @@ describe('SES events through SNS', () => {
         headers: { authorization: `Bearer ${API_KEY}` },
       });
     } finally {
-      receiver.close();
+      await receiver.close();
     }
   });
 });
