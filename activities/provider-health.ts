@@ -45,17 +45,21 @@ export function createProviderHealth(
         fetchedAt = Date.now();
         for (const row of rows) cache.set(row.provider, row);
       })
-      .catch((err: Error) =>
-        logger.warn('could not read provider circuits; using the last known', { error: err.message }),
-      )
+      .catch((err: Error) => {
+        // The last known state serves for another period: a database outage must not make every
+        // call wait for a query that will fail.
+        fetchedAt = Date.now();
+        logger.warn('could not read provider circuits; using the last known', { error: err.message });
+      })
       .finally(() => (refreshing = undefined));
     return refreshing;
   }
 
   async function admit(provider: Provider): Promise<Admission> {
-    // A worker's first call waits for the shared state; later ones use the cache while it refreshes.
-    if (fetchedAt === 0) await refresh();
-    else if (Date.now() - fetchedAt > settings.refreshMs) void refresh();
+    // The cached state is never older than refreshMs: a call that finds it older waits for the
+    // refresh (one query per period per worker, shared by the calls waiting), so a circuit another
+    // worker opened reaches every call at most one period later, busy or idle.
+    if (Date.now() - fetchedAt > settings.refreshMs) await refresh();
     const row = cache.get(provider);
     if (row?.state !== 'open') return { ok: true };
     if (row.probeAt && row.probeAt.getTime() > Date.now()) return { ok: false, reason: describeOpen(row) };

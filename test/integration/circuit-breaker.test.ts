@@ -2,7 +2,7 @@
 // worker. First the breaker itself, as two workers would use it, against the real database; then
 // whole sends through two worker processes with the SES stand-in failing.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inject } from 'vitest';
 import { createProviderHealth, type CircuitSettings } from '../../activities/provider-health.js';
 import { createDb, type DbHandle } from '../../db/create-db.js';
@@ -161,6 +161,8 @@ describe('sends through two worker processes while SES fails', () => {
     return ((await res.json()) as { providers: Record<string, Record<string, unknown>> }).providers;
   };
 
+  afterEach(() => h.ses.setFaultRates({}));
+
   it('opens once for both, sends go straight to SMTP, SES gets only its probes, and SES is used again after recovery', async () => {
     h.ses.setFaultRates({ error503: 1 });
     const started = Date.now();
@@ -181,7 +183,10 @@ describe('sends through two worker processes while SES fails', () => {
     // Unauthenticated callers see readiness, not the providers.
     expect(await (await h.app.request('/ready')).json()).not.toHaveProperty('providers');
 
-    // A send after it opened went to SMTP without asking SES, and its attempt says why.
+    // A send after it opened went to SMTP without asking SES, and its attempt says why: once a
+    // refresh period (1 s) has passed since it opened, no worker's cached state predates it.
+    const openedAt = Date.parse(view.ses!.lastChangeAt as string);
+    await new Promise((r) => setTimeout(r, Math.max(0, openedAt + 1_100 - Date.now())));
     const later = await sendOne();
     expect(later.result).toMatchObject({ status: 'sent', provider: 'smtp' });
     const { attempts } = await h.status(later.id);
@@ -214,6 +219,14 @@ describe('sends through two worker processes while SES fails', () => {
   });
 
   it('is not opened by rejections', async () => {
+    // Whatever the test before left, start from a closed circuit.
+    await vi.waitFor(
+      async () => {
+        await sendOne();
+        expect((await circuit()).ses).toMatchObject({ state: 'closed' });
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     h.ses.setFaultRates({ reject: 1 });
     try {
       const rejected = await Promise.all(Array.from({ length: 6 }, sendOne));
