@@ -79,9 +79,11 @@ export async function writeOutcome(db: Db, o: OutcomeInput) {
     .where(eq(messages.id, o.messageId))
     .returning(outcomeColumns);
   // Events that beat this write (SES can report within milliseconds) are applied now.
-  if (o.status === 'sent' && o.provider === 'ses' && o.providerMessageId)
-    await mapUnmappedEvents(db, [o.providerMessageId]);
-  return row;
+  const lateEvents =
+    o.status === 'sent' && o.provider === 'ses' && o.providerMessageId
+      ? await mapUnmappedEvents(db, [o.providerMessageId])
+      : 0;
+  return row && { ...row, lateEvents };
 }
 
 // What an outcome's event says about the message: never its body.

@@ -37,7 +37,9 @@ export async function emitSendOutcome(db: Db, emitEvent: EmitEvent, row: Outcome
     provider_message_id: row.providerMessageId,
     ...(event === 'failed' || event === 'expired' ? { error: row.lastError } : {}),
   });
-  if (event === 'sent' && row.providerMessageId) await emitProviderEvents(db, emitEvent, row.providerMessageId);
+  // Events that beat this write are told now; later ones as they arrive (the SES webhook).
+  if ((row.status !== event || row.lateEvents > 0) && row.providerMessageId)
+    await emitProviderEvents(db, emitEvent, row.providerMessageId);
 }
 
 /** `email.delivered` / `email.bounced` / `email.complained` for a send's provider events, each once. */

@@ -317,9 +317,10 @@ export async function recordEvent(
  * are applied now. Called by the outcome writes with the ids they just recorded (one indexed query
  * when there are none), and by the webhook again after storing an event it could not map: whichever
  * runs last sees both the event and the outcome, so none stays unmapped. Applying twice is harmless.
+ * Returns how many it found.
  */
-export async function mapUnmappedEvents(db: Db, providerMessageIds: string[]): Promise<void> {
-  if (providerMessageIds.length === 0) return;
+export async function mapUnmappedEvents(db: Db, providerMessageIds: string[]): Promise<number> {
+  if (providerMessageIds.length === 0) return 0;
   const waiting = await db
     .select()
     .from(providerEvents)
@@ -332,6 +333,7 @@ export async function mapUnmappedEvents(db: Db, providerMessageIds: string[]): P
     )
     .orderBy(asc(providerEvents.occurredAt));
   for (const e of waiting) await db.transaction((tx) => applyEvent(tx, e));
+  return waiting.length;
 }
 
 /** A send's events, oldest first, as GET /v1/emails/:id shows them. */
