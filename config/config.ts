@@ -3,6 +3,15 @@ import { z } from 'zod';
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const optionalString = z.string().trim().optional();
+const commaList = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
+  );
 
 /**
  * Every setting Mailroom reads, all from the environment. Defaults make `npm run dev` work on a
@@ -12,15 +21,7 @@ const schema = z.object({
   /** HTTP port of the API. */
   PORT: int(0, 65535).default(3000),
   /** Comma-separated API keys accepted as `Authorization: Bearer <key>`. Dev mode makes one when empty. */
-  API_KEYS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((k) => k.trim())
-        .filter(Boolean),
-    ),
+  API_KEYS: commaList,
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where dev mode keeps its state (Temporal db, PGlite, S3 objects). */
@@ -104,15 +105,7 @@ const schema = z.object({
   BULK_BATCHES_PER_RUN: int(1).default(250),
 
   /** SNS topics whose SES events POST /v1/webhooks/ses accepts (comma-separated ARNs); any other topic is refused. */
-  SNS_TOPIC_ARNS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((k) => k.trim())
-        .filter(Boolean),
-    ),
+  SNS_TOPIC_ARNS: commaList,
   /**
    * Dev and tests only: a loopback `host:port` whose signing certificates (and SubscribeURLs) are
    * trusted besides SNS's own hosts, served over HTTPS with a certificate from SNS_LOCAL_CA_FILE.
