@@ -1,9 +1,9 @@
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
-import { recipientsFromCsv } from './bulk-request.js';
 import { findDuplicateKey } from './duplicate-keys.js';
 import { ApiError, badField, fromRequestError } from './errors.js';
 import { isPlainFilename, RequestError, type AttachmentUpload } from './fields.js';
+import { recipientsFromCsv } from './recipients-csv.js';
 
 export interface RawSend {
   body: unknown;
@@ -19,11 +19,15 @@ function rejectDuplicateKeys(json: string, under?: string) {
   throw badField(field, `${field} appears more than once`);
 }
 
-/**
- * JSON, or multipart/form-data with the same fields and files under `attachments`. With
- * `csvField`, that field may be an uploaded CSV file (bulk recipients).
- */
-export async function readSendBody(c: Context, opts: { csvField?: string } = {}): Promise<RawSend> {
+export interface ReadOptions {
+  /** A field that may be an uploaded CSV file (bulk recipients)… */
+  csvField?: string;
+  /** …of at most this many rows. */
+  csvMaxRows?: number;
+}
+
+/** JSON, or multipart/form-data with the same fields and files under `attachments`. */
+export async function readSendBody(c: Context, opts: ReadOptions = {}): Promise<RawSend> {
   const type = (c.req.header('content-type') ?? '').toLowerCase();
   if (type.startsWith('application/json')) {
     const text = await c.req.text();
@@ -71,7 +75,7 @@ export async function readSendBody(c: Context, opts: { csvField?: string } = {})
           json = undefined;
         }
         if (json) rejectDuplicateKeys(text, key);
-        body[key] = json ? json.value : recipientsFromCsv(text);
+        body[key] = json ? json.value : await recipientsFromCsv(text, opts.csvMaxRows ?? Number.MAX_SAFE_INTEGER);
         continue;
       }
       if (values.some((v) => typeof v !== 'string')) throw badField(key, `${key} must be a text field, not a file`);
@@ -95,23 +99,30 @@ export async function readSendBody(c: Context, opts: { csvField?: string } = {})
   throw new ApiError('unsupported_media_type', 'send application/json or multipart/form-data', 'Content-Type');
 }
 
-/** Refuses a body over maxSize with our envelope (413 naming `body`) before it is buffered. */
-export const limitBody = (maxSize: number) =>
+/**
+ * Refuses a body over maxSize with our envelope (413 naming `body`) before it is buffered;
+ * `setting` names the configuration that sets the limit.
+ */
+export const limitBody = (maxSize: number, setting?: string) =>
   bodyLimit({
     maxSize,
     onError: () => {
-      throw new ApiError('payload_too_large', `request body is larger than ${maxSize} bytes`, 'body');
+      throw new ApiError(
+        'payload_too_large',
+        `request body is larger than ${maxSize} bytes${setting ? ` (${setting})` : ''}`,
+        'body',
+      );
     },
   });
 
 /** Reads the body and validates it with `parse`; a RequestError becomes the API's 4xx. */
 export async function readValidated<T>(
   c: Context,
-  parse: (raw: RawSend) => T,
-  opts: { csvField?: string } = {},
+  parse: (raw: RawSend) => T | Promise<T>,
+  opts: ReadOptions = {},
 ): Promise<T> {
   try {
-    return parse(await readSendBody(c, opts));
+    return await parse(await readSendBody(c, opts));
   } catch (err) {
     throw err instanceof RequestError ? fromRequestError(err) : err;
   }
