@@ -69,5 +69,7 @@ export function formatAddress(a: ParsedAddress): string {
 export function bareAddress(address: string): string {
   const s = address.trimEnd();
   const open = s.endsWith('>') ? s.lastIndexOf('<', s.length - 2) : -1;
-  return (open >= 0 && open < s.length - 2 && s.indexOf('>', open) === s.length - 1 ? s.slice(open + 1, -1) : address).trim();
+  return (
+    open >= 0 && open < s.length - 2 && s.indexOf('>', open) === s.length - 1 ? s.slice(open + 1, -1) : address
+  ).trim();
 }
