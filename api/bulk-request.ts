@@ -115,9 +115,7 @@ export async function parseBulkRequest(
       'recipients',
       `at most ${limits.maxBulkRecipients} recipients per bulk; got ${b.recipients.length}`,
     );
-  const content = { html: b.html, text: b.text, attachments: [...decodeAttachments(b.attachments), ...files] };
-  checkContentLimits(content, limits);
-
+  // Templates first: an oversized template is named as such, not as an oversized message.
   let render;
   try {
     render = compileTemplates({ subject: b.subject, html: b.html, text: b.text });
@@ -125,6 +123,9 @@ export async function parseBulkRequest(
     if (err instanceof TemplateError) throw new RequestError(err.field, err.message);
     throw err;
   }
+
+  const content = { html: b.html, text: b.text, attachments: [...decodeAttachments(b.attachments), ...files] };
+  checkContentLimits(content, limits);
 
   const recipients: BulkRecipient[] = [];
   const rejected: Rejection[] = [];

@@ -291,6 +291,22 @@ const jsonCases: JsonCase[] = [
     field: 'attachments[0].content_type',
   },
   {
+    name: 'an object of more than 1,000 keys, refused before JSON.parse builds it',
+    raw: JSON.stringify(
+      validEmail({ headers: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`X-${i}`, 'v'])) }),
+    ),
+    status: 400,
+    code: 'validation_error',
+    field: 'headers',
+  },
+  {
+    name: 'JSON nested deeper than 32 levels',
+    raw: `{"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+    status: 400,
+    code: 'validation_error',
+    field: 'x'.concat('[0]'.repeat(31)),
+  },
+  {
     name: 'an unknown top-level field',
     body: validEmail({ priority: 'high' }),
     status: 400,
