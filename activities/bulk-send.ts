@@ -8,7 +8,7 @@ import { composeMime, loadAttachments, messageIdHeader, type AttachmentFile } fr
 import { chooseProvider } from '../delivery/ladder.js';
 import { deliverNow, type Providers } from '../delivery/send.js';
 import { bareAddress, formatAddress } from '../mail/addresses.js';
-import { compileTemplates, TemplateError } from '../mail/templates.js';
+import { compileTemplates, TemplateError, type RenderFor } from '../mail/templates.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { AttachmentRef, DeliveryPolicy } from '../workflows/contracts.js';
 import type { RetryTiming } from './delivery.js';
@@ -61,6 +61,21 @@ const SUPPRESSED = 'on the suppression list: not sent';
 // A missing attachment object gets this many batch attempts before its recipients fail.
 const MISSING_ATTACHMENT_ATTEMPTS = 3;
 
+/**
+ * A bulk accepted before the template subset existed may use what it now refuses: each recipient
+ * fails with that reason, rather than the batch retrying a compile that can never succeed.
+ */
+function compileOrRefuse(bulk: Parameters<typeof compileTemplates>[0]): RenderFor {
+  try {
+    return compileTemplates(bulk);
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
+    return () => {
+      throw err;
+    };
+  }
+}
+
 export function createBulkSendActivities(deps: BulkSendDeps) {
   const { db } = deps;
 
@@ -88,7 +103,7 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
     // Setup before the claim: nothing is claimed or spent while the database or S3 is away.
     const [bulk] = await db.select().from(bulks).where(eq(bulks.id, input.bulkId));
     if (!bulk) throw ApplicationFailure.nonRetryable(`bulk ${input.bulkId} is not in the database`, 'BulkMissing');
-    const render = compileTemplates(bulk);
+    const render = compileOrRefuse(bulk);
     let files: AttachmentFile[] | string;
     try {
       files = await loadAttachments(deps.objects, input.attachments);

@@ -1,7 +1,9 @@
-import { parse as parseCsv } from 'csv-parse/sync';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from '@hono/zod-openapi';
 import { parseAddress } from '../mail/addresses.js';
-import { compileTemplates, TemplateError } from '../mail/templates.js';
+import { dataOutOfBounds, MAX_DATA_BYTES, MAX_DATA_DEPTH, MAX_DATA_ITEMS } from '../mail/recipient-data.js';
+import { MAX_BLOCK_NESTING, MAX_TEMPLATE_TAGS } from '../mail/template-subset.js';
+import { compileTemplates, MAX_RENDERED_LENGTH, MAX_TEMPLATE_BYTES, TemplateError } from '../mail/templates.js';
 import {
   address,
   addressList,
@@ -23,13 +25,36 @@ import {
 
 export interface BulkLimits extends Limits {
   maxBulkRecipients: number;
+  maxBulkBodyBytes: number;
 }
 
 export const recipientSchema = z.strictObject({
   email: z.string(),
   name: z.string().max(200).refine(noLineBreaks, 'must not contain line breaks').optional(),
-  data: z.record(z.string(), z.unknown()).optional(),
+  data: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .openapi({
+      description:
+        `Template variables ({{data.x}}): at most ${MAX_DATA_BYTES} bytes of JSON, ${MAX_DATA_DEPTH} levels deep, ` +
+        `${MAX_DATA_ITEMS} items in a list or keys in an object`,
+    }),
 });
+
+const template = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .optional()
+    .openapi({
+      description:
+        `${what} template: at most ${MAX_TEMPLATE_BYTES} bytes and ${MAX_TEMPLATE_TAGS} {{tags}}; {{variables}}, ` +
+        `{{#if}}, {{#unless}}, {{else}}, {{#each}} (nested at most ${MAX_BLOCK_NESTING} deep), no other helpers, ` +
+        `partials or decorators. Renders to at most ${MAX_RENDERED_LENGTH} characters per recipient.`,
+    });
+
+// Validation of a large bulk gives the event loop back this often, so other requests are not held.
+const YIELD_EVERY_MS = 10;
 
 /** The JSON body of `POST /v1/bulk`. Subject, html and text are Handlebars templates. */
 export const bulkBody = z
@@ -37,8 +62,8 @@ export const bulkBody = z
     from: address,
     reply_to: addressList.optional(),
     subject,
-    html: z.string().min(1).optional(),
-    text: z.string().min(1).optional(),
+    html: template('HTML'),
+    text: template('Text'),
     headers: headers.optional(),
     attachments: attachments.optional(),
     // Each recipient is checked on its own (recipientSchema), so `lenient` can skip the bad ones.
@@ -76,21 +101,12 @@ export interface BulkRequest extends SendWindowRequest {
   rejected: Rejection[];
 }
 
-/** `email,name,<data columns>` with a header row; every other column lands in `data`. */
-export function recipientsFromCsv(text: string): unknown[] {
-  let rows: Record<string, string>[];
-  try {
-    rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, bom: true });
-  } catch (err) {
-    throw new RequestError('recipients', `recipients CSV does not parse: ${(err as Error).message}`);
-  }
-  if (rows.length > 0 && !('email' in rows[0]!))
-    throw new RequestError('recipients', 'recipients CSV needs an "email" column');
-  return rows.map(({ email, name, ...data }) => ({ email, ...(name ? { name } : {}), data }));
-}
-
-/** Validates the bulk and every recipient (address, duplicates, template variables). */
-export function parseBulkRequest(body: unknown, files: AttachmentUpload[], limits: BulkLimits): BulkRequest {
+/** Validates the bulk and every recipient (address, data bounds, duplicates, template variables). */
+export async function parseBulkRequest(
+  body: unknown,
+  files: AttachmentUpload[],
+  limits: BulkLimits,
+): Promise<BulkRequest> {
   const parsed = bulkBody.safeParse(body);
   if (!parsed.success) throw firstIssue(parsed.error);
   const b = parsed.data;
@@ -99,9 +115,7 @@ export function parseBulkRequest(body: unknown, files: AttachmentUpload[], limit
       'recipients',
       `at most ${limits.maxBulkRecipients} recipients per bulk; got ${b.recipients.length}`,
     );
-  const content = { html: b.html, text: b.text, attachments: [...decodeAttachments(b.attachments), ...files] };
-  checkContentLimits(content, limits);
-
+  // Templates first: an oversized template is named as such, not as an oversized message.
   let render;
   try {
     render = compileTemplates({ subject: b.subject, html: b.html, text: b.text });
@@ -110,13 +124,23 @@ export function parseBulkRequest(body: unknown, files: AttachmentUpload[], limit
     throw err;
   }
 
+  const content = { html: b.html, text: b.text, attachments: [...decodeAttachments(b.attachments), ...files] };
+  checkContentLimits(content, limits);
+
   const recipients: BulkRecipient[] = [];
   const rejected: Rejection[] = [];
   const seen = new Map<string, number>();
-  b.recipients.forEach((raw, index) => {
+  let turn = performance.now();
+  for (const [index, raw] of b.recipients.entries()) {
+    if (performance.now() - turn > YIELD_EVERY_MS) {
+      await nextTurn();
+      turn = performance.now();
+    }
     const reason = (() => {
       const r = recipientSchema.safeParse(raw);
       if (!r.success) return firstIssue(r.error).message;
+      const dataProblem = r.data.data && dataOutOfBounds(r.data.data);
+      if (dataProblem) return `data ${dataProblem}`;
       const addr = parseAddress(r.data.email);
       if ('error' in addr) return `email ${addr.error}`;
       if (addr.name) return 'email must be a bare address; put the display name in name';
@@ -135,7 +159,7 @@ export function parseBulkRequest(body: unknown, files: AttachmentUpload[], limit
       return undefined;
     })();
     if (reason) rejected.push({ index, reason });
-  });
+  }
 
   if (b.mode === 'strict' && rejected.length > 0) {
     const first = rejected[0]!;

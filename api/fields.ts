@@ -50,15 +50,38 @@ const reservedHeaders = new Set(
   ),
 );
 const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$/;
+/** Most custom headers on one message. */
+export const MAX_HEADERS = 50;
+/** RFC 5322's line limit. Callers cannot fold (CR/LF is refused), so `Name: value` is one line. */
+const MAX_HEADER_LINE = 998;
 
 export const headers = z
-  .record(z.string(), z.string().max(2000).refine(noLineBreaks, 'must not contain line breaks'))
+  .record(
+    z.string(),
+    z
+      .string()
+      .max(MAX_HEADER_LINE, `must be at most ${MAX_HEADER_LINE} characters`)
+      .refine(noLineBreaks, 'must not contain line breaks'),
+  )
   .superRefine((h, ctx) => {
-    for (const name of Object.keys(h)) {
-      if (!headerName.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid header name' });
-      else if (reservedHeaders.has(name.toLowerCase()))
-        ctx.addIssue({ code: 'custom', path: [name], message: 'is set by Mailroom and cannot be overridden' });
+    const names = Object.keys(h);
+    if (names.length > MAX_HEADERS)
+      ctx.addIssue({ code: 'custom', message: `at most ${MAX_HEADERS} headers; got ${names.length}` });
+    for (const name of names.slice(0, MAX_HEADERS + 1)) {
+      const issue = (message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
+      if (!headerName.test(name)) issue('is not a valid header name');
+      else if (reservedHeaders.has(name.toLowerCase())) issue('is set by Mailroom and cannot be overridden');
+      // SES acts on these in raw mail (sending identity ARNs, configuration set): a caller could
+      // send as another identity or redirect event publishing.
+      else if (/^x-ses-/i.test(name)) issue('is an SES control header (X-SES-*) and cannot be set');
+      else if (name.length + 2 + h[name]!.length > MAX_HEADER_LINE)
+        issue(`${name}: value must fit one ${MAX_HEADER_LINE}-character line with its name`);
     }
+  })
+  .openapi({
+    description:
+      `Custom headers, at most ${MAX_HEADERS}; each \`Name: value\` fits one ${MAX_HEADER_LINE}-character line ` +
+      '(no line breaks). Headers Mailroom writes (From, To, Subject, Content-Type…) and every `X-SES-*` are refused.',
   });
 
 const base64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -77,6 +100,7 @@ export const attachments = z.array(
       .refine((c) => c.length % 4 === 0 && base64.test(c), 'is not valid base64'),
     content_type: z
       .string()
+      .max(255)
       .regex(/^[\w!#$&^.+-]+\/[\w!#$&^.+-]+$/, 'must look like type/subtype')
       .optional(),
   }),

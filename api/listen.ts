@@ -34,7 +34,11 @@ export function appDeps(rt: ApiRuntime): AppDeps {
     providerEndpoints: providerEndpoints(config),
     ...startSettings(config),
     limits: limits(config),
-    bulkLimits: { ...limits(config), maxBulkRecipients: config.BULK_MAX_RECIPIENTS },
+    bulkLimits: {
+      ...limits(config),
+      maxBulkRecipients: config.BULK_MAX_RECIPIENTS,
+      maxBulkBodyBytes: config.BULK_MAX_BODY_BYTES,
+    },
     webhooks: webhookSettings(config),
     emitEvent: createEventEmitter({
       db: rt.db,

@@ -1,9 +1,9 @@
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
-import { recipientsFromCsv } from './bulk-request.js';
-import { findDuplicateKey } from './duplicate-keys.js';
+import { scanJson } from './duplicate-keys.js';
 import { ApiError, badField, fromRequestError } from './errors.js';
 import { isPlainFilename, RequestError, type AttachmentUpload } from './fields.js';
+import { recipientsFromCsv } from './recipients-csv.js';
 
 export interface RawSend {
   body: unknown;
@@ -12,28 +12,50 @@ export interface RawSend {
 
 const jsonFields = new Set(['headers', 'tags']);
 
-function rejectDuplicateKeys(json: string, under?: string) {
-  const dup = findDuplicateKey(json);
-  if (dup === undefined) return;
-  const field = under ? (dup.startsWith('[') ? `${under}${dup}` : `${under}.${dup}`) : dup;
-  throw badField(field, `${field} appears more than once`);
-}
+const under = (field: string, path: string) =>
+  !field ? path || 'body' : !path ? field : path.startsWith('[') ? `${field}${path}` : `${field}.${path}`;
 
 /**
- * JSON, or multipart/form-data with the same fields and files under `attachments`. With
- * `csvField`, that field may be an uploaded CSV file (bulk recipients).
+ * JSON.parse after a scan that bounds what it would build (keys per object, depth) and finds
+ * repeated keys; `field` is where the text sits in the request ('' for the whole body).
+ * `invalid` is thrown when the text is not JSON.
  */
-export async function readSendBody(c: Context, opts: { csvField?: string } = {}): Promise<RawSend> {
+async function parseJson(text: string, field: string, invalid: () => Error): Promise<unknown> {
+  const scan = await scanJson(text);
+  if (scan.bound) {
+    const path = under(field, scan.bound.path);
+    throw badField(path, `${path} ${scan.bound.message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw invalid();
+  }
+  if (scan.duplicate !== undefined) {
+    const path = under(field, scan.duplicate);
+    throw badField(path, `${path} appears more than once`);
+  }
+  return value;
+}
+
+export interface ReadOptions {
+  /** A field that may be an uploaded CSV file (bulk recipients)… */
+  csvField?: string;
+  /** …of at most this many rows. */
+  csvMaxRows?: number;
+}
+
+/** JSON, or multipart/form-data with the same fields and files under `attachments`. */
+export async function readSendBody(c: Context, opts: ReadOptions = {}): Promise<RawSend> {
   const type = (c.req.header('content-type') ?? '').toLowerCase();
   if (type.startsWith('application/json')) {
     const text = await c.req.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new ApiError('invalid_json', 'request body is not valid JSON', 'body');
-    }
-    rejectDuplicateKeys(text);
+    const body = await parseJson(
+      text,
+      '',
+      () => new ApiError('invalid_json', 'request body is not valid JSON', 'body'),
+    );
     return { body, files: [] };
   }
   if (type.startsWith('multipart/form-data')) {
@@ -63,26 +85,16 @@ export async function readSendBody(c: Context, opts: { csvField?: string } = {})
       if (key === opts.csvField) {
         const v = values[0]!;
         const text = typeof v === 'string' ? v : await v.text();
-        // A JSON list (as in a JSON body) or, failing that, CSV.
-        let json: { value: unknown } | undefined;
-        try {
-          json = { value: JSON.parse(text) };
-        } catch {
-          json = undefined;
-        }
-        if (json) rejectDuplicateKeys(text, key);
-        body[key] = json ? json.value : recipientsFromCsv(text);
+        // A JSON list (as in a JSON body), or CSV.
+        body[key] = /^\s*\[/.test(text)
+          ? await parseJson(text, key, () => badField(key, `${key} starts like a JSON list but is not valid JSON`))
+          : await recipientsFromCsv(text, opts.csvMaxRows ?? Number.MAX_SAFE_INTEGER);
         continue;
       }
       if (values.some((v) => typeof v !== 'string')) throw badField(key, `${key} must be a text field, not a file`);
       const strings = values as string[];
       if (jsonFields.has(key)) {
-        try {
-          body[key] = JSON.parse(strings[0]!);
-        } catch {
-          throw badField(key, `${key} must be a JSON object`);
-        }
-        rejectDuplicateKeys(strings[0]!, key);
+        body[key] = await parseJson(strings[0]!, key, () => badField(key, `${key} must be a JSON object`));
       } else if (key === 'rate_per_second' && /^\d+$/.test(strings[0]!)) {
         body[key] = Number(strings[0]);
       } else {
@@ -95,23 +107,30 @@ export async function readSendBody(c: Context, opts: { csvField?: string } = {})
   throw new ApiError('unsupported_media_type', 'send application/json or multipart/form-data', 'Content-Type');
 }
 
-/** Refuses a body over maxSize with our envelope (413 naming `body`) before it is buffered. */
-export const limitBody = (maxSize: number) =>
+/**
+ * Refuses a body over maxSize with our envelope (413 naming `body`) before it is buffered;
+ * `setting` names the configuration that sets the limit.
+ */
+export const limitBody = (maxSize: number, setting?: string) =>
   bodyLimit({
     maxSize,
     onError: () => {
-      throw new ApiError('payload_too_large', `request body is larger than ${maxSize} bytes`, 'body');
+      throw new ApiError(
+        'payload_too_large',
+        `request body is larger than ${maxSize} bytes${setting ? ` (${setting})` : ''}`,
+        'body',
+      );
     },
   });
 
 /** Reads the body and validates it with `parse`; a RequestError becomes the API's 4xx. */
 export async function readValidated<T>(
   c: Context,
-  parse: (raw: RawSend) => T,
-  opts: { csvField?: string } = {},
+  parse: (raw: RawSend) => T | Promise<T>,
+  opts: ReadOptions = {},
 ): Promise<T> {
   try {
-    return parse(await readSendBody(c, opts));
+    return await parse(await readSendBody(c, opts));
   } catch (err) {
     throw err instanceof RequestError ? fromRequestError(err) : err;
   }

@@ -99,8 +99,15 @@ const schema = z.object({
   SES_MAX_SEND_RATE: z.coerce.number().positive().default(14),
   /** Recipients per bulk batch activity. */
   BULK_BATCH_SIZE: int(1).default(100),
-  /** Most recipients in one bulk request. */
+  /** Most recipients in one bulk request (JSON list or CSV rows). */
   BULK_MAX_RECIPIENTS: int(1).default(100_000),
+  /**
+   * Most bytes of one bulk request body, refused with 413 before it is read: room for
+   * MAX_MESSAGE_BYTES of attachments in base64 (≈ 13.4 MB) and 100,000 recipients of ≈ 100 bytes.
+   * Parsing a body is synchronous (JSON.parse of 10 MB of recipients holds the event loop for
+   * hundreds of milliseconds on 2 cores): larger lists belong in several bulks.
+   */
+  BULK_MAX_BODY_BYTES: int(1024).default(24 * 1024 * 1024),
   /** Batches per workflow run before continue-as-new (keeps every run's history small). */
   BULK_BATCHES_PER_RUN: int(1).default(250),
 

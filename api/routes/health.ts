@@ -6,6 +6,7 @@ import type { Db } from '../../db/create-db.js';
 import { circuitReport, type ProviderEndpoints } from '../../db/circuits.js';
 import { providers } from '../../db/schema.js';
 import { keyChecker } from '../auth.js';
+import { registerEventLoopDelay } from '../event-loop-delay.js';
 import { router } from '../router.js';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
@@ -31,7 +32,7 @@ export interface HealthRoutesDeps {
   providerEndpoints: ProviderEndpoints;
 }
 
-/** The providers' circuits as Prometheus gauges, read from the database at each scrape. */
+/** The providers' circuits as Prometheus gauges, read from the database at each scrape, and the event-loop delay. */
 function providerMetrics(db: Db, endpoints: ProviderEndpoints) {
   const registry = new Registry();
   const labelNames = ['provider'] as const;
@@ -69,6 +70,7 @@ function providerMetrics(db: Db, endpoints: ProviderEndpoints) {
     labelNames,
     registers: [registry],
   });
+  registerEventLoopDelay(registry);
   return registry;
 }
 
@@ -162,7 +164,8 @@ export function healthRoutes(deps: HealthRoutesDeps) {
         summary: 'Prometheus metrics',
         description:
           '`mailroom_provider_circuit_open{provider}` (1 while open), `mailroom_provider_circuit_failures`, ' +
-          '`mailroom_provider_circuit_opens`, `mailroom_provider_circuit_last_change_timestamp_seconds`.',
+          '`mailroom_provider_circuit_opens`, `mailroom_provider_circuit_last_change_timestamp_seconds`; ' +
+          "`mailroom_event_loop_delay_seconds{stat=max|p99|mean}`, the API process's event-loop delay since the previous scrape.",
         security: [],
         responses: {
           200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } },

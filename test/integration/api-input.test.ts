@@ -235,6 +235,78 @@ const jsonCases: JsonCase[] = [
     field: 'headers.X Bad:Name',
   },
   {
+    name: 'an SES control header (X-SES-*), in any case',
+    body: validEmail({ headers: { 'x-SeS-Configuration-Set': 'other-tenant' } }),
+    status: 400,
+    code: 'validation_error',
+    field: 'headers.x-SeS-Configuration-Set',
+  },
+  {
+    name: 'an X-SES-SOURCE-ARN header',
+    body: validEmail({ headers: { 'X-Campaign': 'a', 'X-SES-SOURCE-ARN': 'arn:aws:ses:us-east-1:1:identity/x' } }),
+    status: 400,
+    code: 'validation_error',
+    field: 'headers.X-SES-SOURCE-ARN',
+  },
+  {
+    name: 'a header line over 998 characters',
+    body: validEmail({ headers: { 'X-Long': 'v'.repeat(998 - 'X-Long: '.length + 1) } }),
+    status: 400,
+    code: 'validation_error',
+    field: 'headers.X-Long',
+  },
+  {
+    name: 'more than 50 headers',
+    body: validEmail({ headers: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`X-H${i}`, 'v'])) }),
+    status: 400,
+    code: 'validation_error',
+    field: 'headers',
+  },
+  {
+    name: 'an address over 320 characters, in a list',
+    body: validEmail({ to: ['a@example.com', 'b@example.com', `${'x'.repeat(60)}@${'d'.repeat(300)}.com`] }),
+    status: 400,
+    code: 'validation_error',
+    field: 'to[2]',
+  },
+  {
+    name: 'a from of one character, spaces and another character',
+    body: validEmail({ from: `a${' '.repeat(64 * 1024)}b` }),
+    status: 400,
+    code: 'validation_error',
+    field: 'from',
+  },
+  {
+    name: 'a display name over 256 characters',
+    body: validEmail({ cc: [`${'N'.repeat(257)} <c@example.com>`] }),
+    status: 400,
+    code: 'validation_error',
+    field: 'cc[0]',
+  },
+  {
+    name: 'a content_type over 255 characters',
+    body: validEmail({ attachments: [{ ...tiny, content_type: `text/${'x'.repeat(300)}` }] }),
+    status: 400,
+    code: 'validation_error',
+    field: 'attachments[0].content_type',
+  },
+  {
+    name: 'an object of more than 1,000 keys, refused before JSON.parse builds it',
+    raw: JSON.stringify(
+      validEmail({ headers: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`X-${i}`, 'v'])) }),
+    ),
+    status: 400,
+    code: 'validation_error',
+    field: 'headers',
+  },
+  {
+    name: 'JSON nested deeper than 32 levels',
+    raw: `{"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+    status: 400,
+    code: 'validation_error',
+    field: 'x'.concat('[0]'.repeat(31)),
+  },
+  {
     name: 'an unknown top-level field',
     body: validEmail({ priority: 'high' }),
     status: 400,
@@ -397,6 +469,19 @@ describe('POST /v1/emails rejects bad input with a 4xx naming the culprit', () =
       contentType: 'application/json',
     });
     expect(res.body.error.message).toContain('not-an-address');
+  });
+
+  it('says which limit an over-long address or header crosses', async () => {
+    const long = await post({
+      body: JSON.stringify(validEmail({ to: `${'a'.repeat(1024)}@example.com` })),
+      contentType: 'application/json',
+    });
+    expect(long.body.error.message).toContain('longer than 320 characters');
+    const ses = await post({
+      body: JSON.stringify(validEmail({ headers: { 'X-SES-FROM-ARN': 'arn' } })),
+      contentType: 'application/json',
+    });
+    expect(ses.body.error.message).toContain('X-SES-*');
   });
 
   it('does not call a present field of the wrong type "required"', async () => {

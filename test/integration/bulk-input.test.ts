@@ -4,10 +4,13 @@ import { bulks } from '../../db/schema.js';
 import { bulkBody, bulkResult, postBulk, recipients } from '../support/bulk.js';
 import { API_KEY, startHarness, type Harness } from '../support/harness.js';
 
+const BODY_LIMIT = 64 * 1024;
 let h: Harness;
 let bulksBefore: number;
 beforeAll(async () => {
-  h = await startHarness({ env: { BULK_MAX_RECIPIENTS: '50', MAX_ATTACHMENTS: '1' } });
+  h = await startHarness({
+    env: { BULK_MAX_RECIPIENTS: '50', MAX_ATTACHMENTS: '1', BULK_MAX_BODY_BYTES: String(BODY_LIMIT) },
+  });
   bulksBefore = await countBulks();
 });
 afterAll(() => h?.close());
@@ -69,6 +72,49 @@ const cases: [string, unknown, number, string][] = [
     400,
     'attachments',
   ],
+  ['a template using the lookup helper', { ...base(), html: '<p>{{lookup data "n"}}</p>' }, 400, 'html'],
+  ['a template using a partial', { ...base(), text: '{{> footer}}' }, 400, 'text'],
+  [
+    'data nested deeper than 8 levels',
+    withRecipients([ok(0), { ...ok(1), data: { n: 1, deep: [[[[[[[[[1]]]]]]]]] } }]),
+    400,
+    'recipients[1]',
+  ],
+  [
+    'data with a list over 100 items',
+    withRecipients([{ ...ok(0), data: { n: 0, list: Array.from({ length: 101 }, (_, i) => i) } }]),
+    400,
+    'recipients[0]',
+  ],
+  [
+    'data over 16 KB of JSON',
+    withRecipients([{ ...ok(0), data: { n: 0, blob: 'x'.repeat(17 * 1024) } }]),
+    400,
+    'recipients[0]',
+  ],
+  [
+    'a template rendering past its cap for one recipient',
+    {
+      ...withRecipients([
+        { ...ok(0), data: { n: 0, a: Array.from({ length: 100 }, (_, i) => i), s: 'y'.repeat(3000) } },
+      ]),
+      text: '{{#each data.a}}{{../data.s}}{{/each}}',
+    },
+    400,
+    'recipients[0]',
+  ],
+  [
+    'a recipient address over 320 characters',
+    withRecipients([{ ...ok(0), email: `${'a'.repeat(400)}@example.com` }]),
+    400,
+    'recipients[0]',
+  ],
+  [
+    'an X-SES-* header',
+    { ...base(), headers: { 'X-SES-CONFIGURATION-SET': 'other' } },
+    400,
+    'headers.X-SES-CONFIGURATION-SET',
+  ],
   [
     'lenient mode with no valid recipient',
     { ...withRecipients([{ email: 'nope' }]), mode: 'lenient' },
@@ -92,6 +138,57 @@ describe('bad bulk input', () => {
     );
     expect(res.status).toBe(400);
     expect(res.body.error.rejected.map((r: { index: number }) => r.index)).toEqual([0, 2]);
+  });
+
+  it('names the recipient and the bound its data crosses', async () => {
+    const res = await postBulk(h, withRecipients([ok(0), { ...ok(1), data: { n: 1, l: Array(101).fill(0) } }]));
+    expect(res.body.error.message).toContain('recipients[1] data has a list of 101 items; at most 100');
+  });
+
+  it('says which helper a template may not use', async () => {
+    const res = await postBulk(h, { ...base(), html: '{{#with data}}{{n}}{{/with}}' });
+    expect(res.body.error).toMatchObject({
+      field: 'html',
+      message: expect.stringContaining('{{#with}} is not allowed'),
+    });
+  });
+
+  it('refuses a body over BULK_MAX_BODY_BYTES with 413 before reading it', async () => {
+    const res = await postBulk(h, withRecipients(recipients(20, 'fat').map((r) => ({ ...r, name: 'n'.repeat(4000) }))));
+    expect(res.status).toBe(413);
+    expect(res.body.error).toMatchObject({ code: 'payload_too_large', field: 'body' });
+    expect(res.body.error.message).toContain(String(BODY_LIMIT));
+  });
+
+  it.each([
+    [
+      'more rows than BULK_MAX_RECIPIENTS',
+      `email,name\n${recipients(51, 'csv-rows')
+        .map((r) => `${r.email},A`)
+        .join('\n')}\n`,
+      'more than 50 rows',
+    ],
+    ['more than 50 columns', `email,${Array.from({ length: 50 }, (_, i) => `c${i}`).join(',')}\n`, '51 columns'],
+    ['a cell over 4096 characters', `email,note\na@example.com,${'z'.repeat(4097)}\n`, 'longer than 4096'],
+    [
+      'a row over 16 KB',
+      `email,${Array.from({ length: 10 }, (_, i) => `c${i}`).join(',')}\na@example.com${`,${'z'.repeat(2000)}`.repeat(10)}\n`,
+      'Max Record Size',
+    ],
+  ])('refuses a recipients CSV with %s', async (_name, csv, says) => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries({ from: 'news@example.com', subject: 'Hi', text: 'Hello' })) form.set(k, v);
+    form.set('recipients', new File([csv], 'list.csv', { type: 'text/csv' }));
+    const res = await h.app.request('/v1/bulk', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}` },
+      body: form,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error).toMatchObject({
+      field: 'recipients',
+      message: expect.stringContaining(says),
+    });
   });
 
   it('refuses a malformed recipients CSV', async () => {

@@ -78,6 +78,34 @@ describe('parseAddress', () => {
     expect(parseAddress(input)).toEqual({ error });
   });
 
+  it('refuses an address longer than 320 characters before parsing it', () => {
+    expect(parseAddress(`${'a'.repeat(1024 * 1024)}@example.com`)).toEqual({ error: 'is longer than 320 characters' });
+    expect(parseAddress(`Ana <${'a'.repeat(60)}@${'b'.repeat(300)}.com>`)).toEqual({
+      error: 'is longer than 320 characters',
+    });
+  });
+
+  it('refuses a display name longer than 256 characters', () => {
+    expect(parseAddress(`${'N'.repeat(257)} <a@example.com>`)).toEqual({
+      error: 'display name is longer than 256 characters',
+    });
+    expect(ok(`${'N'.repeat(256)} <a@example.com>`).name).toHaveLength(256);
+  });
+
+  it('parses a name of spaces between two characters in one pass, whatever its length', () => {
+    // The old display-name regex took seconds on this shape at 64 KB; a name under the caps still parses.
+    expect(ok(`a${' '.repeat(250)}b <ana@example.com>`)).toEqual({
+      address: 'ana@example.com',
+      name: `a${' '.repeat(250)}b`,
+    });
+    expect(parseAddress(`a${' '.repeat(64 * 1024)}b`)).toEqual({ error: 'is longer than 320 characters' });
+  });
+
+  it('treats U+2028 and U+2029 as line breaks', () => {
+    expect(parseAddress('Ana\u2028Lee <ana@example.com>')).toEqual({ error: 'must not contain line breaks or NUL' });
+    expect(parseAddress('Ana\u2029 <ana@example.com>')).toEqual({ error: 'must not contain line breaks or NUL' });
+  });
+
   it('accepts a local part of exactly 64 characters', () => {
     expect(ok(`${'x'.repeat(64)}@example.com`).address).toHaveLength(64 + '@example.com'.length);
   });
@@ -115,5 +143,10 @@ describe('bareAddress', () => {
 
   it('returns a bare address unchanged, trimmed', () => {
     expect(bareAddress(' ana@example.com ')).toBe('ana@example.com');
+  });
+
+  it('takes the last angle-bracketed part, as the parser does', () => {
+    expect(bareAddress('"a <b>" <c@example.com>  ')).toBe('c@example.com');
+    expect(bareAddress('<>')).toBe('<>');
   });
 });

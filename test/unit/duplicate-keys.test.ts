@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findDuplicateKey } from '../../api/duplicate-keys.js';
+import { findDuplicateKey, MAX_JSON_DEPTH, MAX_JSON_KEYS, scanJson } from '../../api/duplicate-keys.js';
 
 describe('findDuplicateKey', () => {
   it.each([
@@ -21,5 +21,33 @@ describe('findDuplicateKey', () => {
     '"just a string"',
   ])('finds nothing in %s', (json) => {
     expect(findDuplicateKey(json)).toBeUndefined();
+  });
+});
+
+describe('scanJson', () => {
+  it('stops at an object with more than MAX_JSON_KEYS keys, naming it', async () => {
+    const keys = Array.from({ length: MAX_JSON_KEYS + 1 }, (_, i) => `"k${i}":1`).join(',');
+    expect(await scanJson(`{"headers":{${keys}}}`)).toEqual({
+      bound: { path: 'headers', message: `has more than ${MAX_JSON_KEYS} keys` },
+    });
+    expect((await scanJson(`{${keys}}`)).bound?.path).toBe('');
+  });
+
+  it('stops at nesting deeper than MAX_JSON_DEPTH, however deep', async () => {
+    const deep = `{"recipients":[{"data":{"d":${'['.repeat(100_000)}${']'.repeat(100_000)}}}]}`;
+    expect((await scanJson(deep)).bound).toEqual({
+      path: 'recipients[0].data.d'.concat('[0]'.repeat(MAX_JSON_DEPTH - 4)),
+      message: `nests deeper than ${MAX_JSON_DEPTH} levels`,
+    });
+  });
+
+  it('skips long strings and escapes without mistaking an escaped quote for the end', async () => {
+    const escapes = '\\"'.repeat(1000);
+    expect(await scanJson(`{"s":"${escapes}${'x'.repeat(100_000)}","s":1}`)).toEqual({ duplicate: 's' });
+    expect(await scanJson(String.raw`{"a":"\\","b":"\\\\","a":2}`)).toEqual({ duplicate: 'a' });
+  });
+
+  it.each(['{"a":"unterminated', '}}],,{"a', '{"a\\u12":1}', ',,,', '"\\'])('ends on invalid JSON %j', async (text) => {
+    expect((await scanJson(text)).bound).toBeUndefined();
   });
 });
