@@ -1,6 +1,6 @@
-import { swaggerUI } from '@hono/swagger-ui';
 import type { Logger } from 'pino';
 import { bearerAuth } from './auth.js';
+import { docsRoutes } from './docs.js';
 import { ApiError, handleError } from './errors.js';
 import { router } from './router.js';
 import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
@@ -46,6 +46,6 @@ export function createApp(deps: AppDeps) {
     info: { title: 'Mailroom API', version: '1' },
     security: [{ bearer: [] }],
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  app.route('/docs', docsRoutes());
   return app;
 }
