@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { bearerAuth } from './auth.js';
+import { consoleRoutes, type ConsoleDeps } from './console/app.js';
 import { docsRoutes } from './docs.js';
 import { ApiError, handleError } from './errors.js';
 import { router } from './router.js';
@@ -13,7 +14,13 @@ import { webhookEndpointRoutes, type WebhookEndpointRoutesDeps } from './routes/
 const ignore = { unexpected: () => {}, unavailable: () => {} };
 
 export interface AppDeps
-  extends EmailRoutesDeps, BulkRoutesDeps, HealthRoutesDeps, WebhookEndpointRoutesDeps, Omit<SesWebhookDeps, 'logger'> {
+  extends
+    EmailRoutesDeps,
+    BulkRoutesDeps,
+    HealthRoutesDeps,
+    WebhookEndpointRoutesDeps,
+    Omit<SesWebhookDeps, 'logger'>,
+    Pick<ConsoleDeps, 'console'> {
   logger: Pick<Logger, 'error'> & Partial<Pick<Logger, 'info' | 'warn'>>;
 }
 
@@ -47,5 +54,7 @@ export function createApp(deps: AppDeps) {
     security: [{ bearer: [] }],
   });
   app.route('/docs', docsRoutes());
+  // HTML for people, outside the API document; its own sign-in, the same queries and controls.
+  app.route('/console', consoleRoutes(deps));
   return app;
 }

@@ -2,6 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import {
   breakerSettings,
+  consoleSettings,
   limits,
   providerEndpoints,
   snsSettings,
@@ -37,6 +38,7 @@ export function appDeps(rt: ApiRuntime): AppDeps {
     webhooks: webhookSettings(config),
     sns: snsSettings(config),
     breaker: breakerSettings(config),
+    console: consoleSettings(config),
   };
 }
 
