@@ -8,6 +8,7 @@ import type { ConsoleSettings } from '../../config/config.js';
 import type { ProviderEndpoints } from '../../db/circuits.js';
 import type { Db } from '../../db/create-db.js';
 import { keyChecker } from '../auth.js';
+import { limitBody } from '../read-body.js';
 import { unavailableDependency } from '../dependency-errors.js';
 import { ApiError, errorStatus, unavailable, RETRY_AFTER_SECONDS } from '../errors.js';
 import { bulkPages } from './bulks.js';
@@ -75,6 +76,9 @@ export function consoleRoutes(deps: ConsoleDeps) {
       ),
     });
   });
+
+  // Console forms are a few fields: nothing larger is read, signed in or not.
+  app.use('*', limitBody(16 * 1024));
 
   app.get(`/assets/${scriptName}`, (c) =>
     c.body(consoleScript, 200, {

@@ -90,6 +90,14 @@ describe('console sign-in', () => {
     expect(good.status).toBe(200);
   });
 
+  it('refuses a form body over 16 KiB before reading it', async () => {
+    const res = await h.app.request('/console/sign-in', {
+      method: 'POST',
+      body: new URLSearchParams({ key: 'k'.repeat(20_000) }),
+    });
+    expect(res.status).toBe(413);
+  });
+
   it('never redirects off the console after sign-in', async () => {
     const res = await h.app.request('/console/sign-in', {
       method: 'POST',
