@@ -60,7 +60,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     if (known?.code === 'service_unavailable') c.header('Retry-After', String(RETRY_AFTER_SECONDS));
     const status = known ? errorStatus[known.code] : 500;
     const viewer = c.get('viewer');
-    return page(c, status as 400, {
+    return page(c, status, {
       title: 'Error',
       viewer,
       children: (

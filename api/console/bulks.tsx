@@ -13,11 +13,10 @@ import {
   type BulkControl,
 } from '../records/bulks.js';
 import type { ConsoleDeps, ConsoleEnv } from './app.js';
-import { CsrfField, page, Status, Time, type Viewer } from './layout.js';
-import { parseQuery, workflowUrl } from './sends.js';
+import { CsrfField, page, Status, Time, WorkflowLink, type Viewer } from './layout.js';
+import { blank, parseQuery } from './query.js';
 
 const PAGE_SIZE = 25;
-const blank = (v: unknown) => (v === '' ? undefined : v);
 const BulksQuery = z.object({
   status: z.preprocess(blank, z.enum(bulkStatuses).optional()),
   cursor: z.preprocess(blank, z.string().max(100).optional()),
@@ -207,10 +206,7 @@ export function bulkPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
             </dd>
             <dt>Workflow</dt>
             <dd>
-              <a href={workflowUrl(deps, bulk.workflow_id)} rel="noreferrer">
-                {bulk.workflow_id}
-              </a>{' '}
-              <span class="muted">(Temporal Web UI)</span>
+              <WorkflowLink settings={deps.console} id={bulk.workflow_id} />
             </dd>
             <dt>From</dt>
             <dd>{row.from}</dd>

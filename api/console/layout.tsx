@@ -1,6 +1,8 @@
 import type { Child } from 'hono/jsx';
 import { raw } from 'hono/html';
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ConsoleSettings } from '../../config/config.js';
 import { selfOnlyCsp } from '../docs.js';
 import { scriptPath } from './script.js';
 
@@ -116,7 +118,7 @@ function Shell(props: { title: string; section?: Section; viewer?: Viewer; child
  */
 export async function page(
   c: Context,
-  status: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 500 | 503,
+  status: ContentfulStatusCode,
   props: { title: string; section?: Section; viewer?: Viewer; children: Child },
 ) {
   const body = await (<Shell {...props} />).toString();
@@ -133,3 +135,16 @@ export const Time = ({ at }: { at: string | null | undefined }) =>
   at ? <time datetime={at}>{at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time> : <span class="muted">—</span>;
 
 export const Status = ({ value }: { value: string }) => <span class={`status s-${value}`}>{value}</span>;
+
+/** A workflow's page in the Temporal Web UI. */
+export const WorkflowLink = ({ settings, id }: { settings: ConsoleSettings; id: string }) => (
+  <>
+    <a
+      href={`${settings.temporalUiUrl}/namespaces/${encodeURIComponent(settings.temporalNamespace)}/workflows/${encodeURIComponent(id)}`}
+      rel="noreferrer"
+    >
+      {id}
+    </a>{' '}
+    <span class="muted">(Temporal Web UI)</span>
+  </>
+);

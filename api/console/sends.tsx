@@ -1,32 +1,18 @@
 import { z } from 'zod';
 import type { Hono } from 'hono';
 import { messageStatuses } from '../../db/schema.js';
-import { fromRequestError } from '../errors.js';
-import { firstIssue } from '../fields.js';
 import { emailRecord, findEmail, listEmails } from '../records/emails.js';
 import type { ConsoleDeps, ConsoleEnv } from './app.js';
-import { page, Status, Time } from './layout.js';
+import { page, Status, Time, WorkflowLink } from './layout.js';
+import { blank, parseQuery } from './query.js';
 
 const PAGE_SIZE = 25;
 
-// An empty field of a submitted filter form means "any".
-const blank = (v: unknown) => (v === '' ? undefined : v);
 const SendsQuery = z.object({
   status: z.preprocess(blank, z.enum(messageStatuses).optional()),
   to: z.preprocess(blank, z.string().trim().max(320).optional()),
   cursor: z.preprocess(blank, z.string().max(100).optional()),
 });
-
-/** Validates a console query like the API validates its own: a clear 400 naming the field. */
-export function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.infer<T> {
-  const parsed = schema.safeParse(query);
-  if (!parsed.success) throw fromRequestError(firstIssue(parsed.error));
-  return parsed.data;
-}
-
-/** A workflow's page in the Temporal Web UI. */
-export const workflowUrl = (deps: ConsoleDeps, workflowId: string) =>
-  `${deps.console.temporalUiUrl}/namespaces/${encodeURIComponent(deps.console.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}`;
 
 export function sendPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
   app.get('/sends', async (c) => {
@@ -132,10 +118,7 @@ export function sendPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
             </dd>
             <dt>Workflow</dt>
             <dd>
-              <a href={workflowUrl(deps, m.workflow_id)} rel="noreferrer">
-                {m.workflow_id}
-              </a>{' '}
-              <span class="muted">(Temporal Web UI)</span>
+              <WorkflowLink settings={deps.console} id={m.workflow_id} />
             </dd>
             <dt>From</dt>
             <dd>{m.from}</dd>

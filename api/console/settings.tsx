@@ -9,10 +9,9 @@ import { decodeCursor, encodeCursor } from '../routes/suppressions.js';
 import { listWebhookEndpoints } from '../routes/webhook-endpoints.js';
 import type { ConsoleDeps, ConsoleEnv } from './app.js';
 import { CsrfField, page, Status, Time } from './layout.js';
-import { parseQuery } from './sends.js';
+import { blank, parseQuery } from './query.js';
 
 const PAGE_SIZE = 50;
-const blank = (v: unknown) => (v === '' ? undefined : v);
 const SuppressionsQuery = z.object({
   reason: z.preprocess(blank, z.enum(suppressionReasons).optional()),
   cursor: z.preprocess(blank, z.string().max(1000).optional()),
