@@ -48,6 +48,7 @@ button.danger{background:var(--bad);border-color:var(--bad)}
 .notice{border-left:4px solid var(--accent);padding:8px 12px;margin:0 0 12px}
 .error{border-left-color:var(--bad)}
 .muted{color:var(--muted)}
+time{white-space:nowrap}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;font-size:.8rem}
 .pager{margin-top:12px}
 @media (max-width:640px){main{padding:12px}dl{grid-template-columns:1fr}dt{margin-top:6px}}

@@ -54,10 +54,10 @@ export function sendPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
               <table>
                 <thead>
                   <tr>
-                    <th scope="col">Created</th>
+                    <th scope="col">Subject</th>
                     <th scope="col">Status</th>
                     <th scope="col">To</th>
-                    <th scope="col">Subject</th>
+                    <th scope="col">Created</th>
                     <th scope="col">Provider</th>
                   </tr>
                 </thead>
@@ -65,14 +65,14 @@ export function sendPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
                   {data.map((m) => (
                     <tr>
                       <td>
-                        <Time at={m.created_at} />
+                        <a href={`/console/sends/${m.id}`}>{m.subject || '(no subject)'}</a>
                       </td>
                       <td>
                         <Status value={m.status} />
                       </td>
                       <td>{m.to.join(', ')}</td>
                       <td>
-                        <a href={`/console/sends/${m.id}`}>{m.subject || '(no subject)'}</a>
+                        <Time at={m.created_at} />
                       </td>
                       <td>{m.provider ?? '—'}</td>
                     </tr>

@@ -115,7 +115,7 @@ describe.skipIf(!chromiumPath)('the console in a browser, offline', () => {
     await page.screenshot({ path: join(shots, 'send.png'), fullPage: true });
 
     await page.getByRole('link', { name: 'Bulks', exact: true }).click();
-    await page.getByRole('link', { name: bulk.body.id }).click();
+    await page.getByRole('link', { name: `Bulk ${bulk.body.id}` }).click();
     const status = page.locator('.progress [data-role=status]');
     const counts = page.locator('.progress [data-role=counts]');
     // A mark on this document: the bar must move by the page's own script, not by a reload.
