@@ -1,4 +1,4 @@
-// The console's only script (a few hundred bytes, no build step): live bulk progress and a
+// The console's only script (about 1.6 KB, no build step): live bulk progress and a
 // confirmation before cancelling. Pages work without it; it only refreshes what they show.
 import { createHash } from 'node:crypto';
 
