@@ -1,6 +1,7 @@
-import { swaggerUI } from '@hono/swagger-ui';
 import type { Logger } from 'pino';
 import { bearerAuth } from './auth.js';
+import { consoleRoutes, type ConsoleDeps } from './console/app.js';
+import { docsRoutes } from './docs.js';
 import { ApiError, handleError } from './errors.js';
 import { router } from './router.js';
 import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
@@ -13,7 +14,13 @@ import { webhookEndpointRoutes, type WebhookEndpointRoutesDeps } from './routes/
 const ignore = { unexpected: () => {}, unavailable: () => {} };
 
 export interface AppDeps
-  extends EmailRoutesDeps, BulkRoutesDeps, HealthRoutesDeps, WebhookEndpointRoutesDeps, Omit<SesWebhookDeps, 'logger'> {
+  extends
+    EmailRoutesDeps,
+    BulkRoutesDeps,
+    HealthRoutesDeps,
+    WebhookEndpointRoutesDeps,
+    Omit<SesWebhookDeps, 'logger'>,
+    Pick<ConsoleDeps, 'console'> {
   logger: Pick<Logger, 'error'> & Partial<Pick<Logger, 'info' | 'warn'>>;
 }
 
@@ -46,6 +53,8 @@ export function createApp(deps: AppDeps) {
     info: { title: 'Mailroom API', version: '1' },
     security: [{ bearer: [] }],
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  app.route('/docs', docsRoutes());
+  // HTML for people, outside the API document; its own sign-in, the same queries and controls.
+  app.route('/console', consoleRoutes(deps));
   return app;
 }

@@ -2,6 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import {
   breakerSettings,
+  consoleSettings,
   limits,
   providerEndpoints,
   snsSettings,
@@ -48,6 +49,7 @@ export function appDeps(rt: ApiRuntime): AppDeps {
     }),
     sns: snsSettings(config),
     breaker: breakerSettings(config),
+    console: consoleSettings(config),
   };
 }
 

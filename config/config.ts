@@ -36,6 +36,13 @@ const schema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('mailroom'),
   /** Dev mode only: Temporal Web UI port. */
   TEMPORAL_UI_PORT: int(1, 65535).default(8233),
+  /** Temporal Web UI base URL: the console links each send and bulk to its workflow there. Default: http://localhost:<TEMPORAL_UI_PORT>. */
+  TEMPORAL_UI_URL: z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
+  /** How long a console sign-in lasts. Sessions are signed with the API key itself: removing the key ends them too. */
+  CONSOLE_SESSION_HOURS: int(1, 24 * 30).default(12),
 
   /** S3-compatible endpoint; unset means AWS S3 (or, in dev mode, a local S3 server). */
   S3_ENDPOINT: optionalString,
@@ -223,6 +230,16 @@ export function deliveryPolicy(config: Config) {
     providerTimeoutMs: Math.max(config.SES_TIMEOUT_MS, config.SMTP_TIMEOUT_MS),
   };
 }
+
+/** Where the console links a workflow id to. */
+export function consoleSettings(config: Config) {
+  return {
+    temporalUiUrl: config.TEMPORAL_UI_URL ?? `http://localhost:${config.TEMPORAL_UI_PORT}`,
+    temporalNamespace: config.TEMPORAL_NAMESPACE,
+    sessionHours: config.CONSOLE_SESSION_HOURS,
+  };
+}
+export type ConsoleSettings = ReturnType<typeof consoleSettings>;
 
 /** The SES region: AWS_REGION, or any for an SES-compatible endpoint; undefined when neither is set. */
 export const sesRegion = (config: Config) => config.AWS_REGION ?? (config.SES_ENDPOINT ? 'us-east-1' : undefined);

@@ -1,5 +1,6 @@
 // Runs before `npm run dev` and `npm test`: installs what a fresh clone lacks. Node built-ins only.
-// `--test` (npm test's pretest) also installs the Toxiproxy server the fault-injection tests use.
+// `--test` (npm test's pretest) also installs the Toxiproxy server the fault-injection tests use,
+// and Debian's Chromium for the browser tests (playwright-core downloads no browser).
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,4 +39,20 @@ if (process.argv.includes('--test')) {
     log(err.message);
     process.exit(1);
   }
+}
+
+const onPath = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+if (process.argv.includes('--test') && !onPath('chromium') && !onPath('chromium-browser')) {
+  // As root with apt (CI, a fresh machine): about 2 minutes and a 146 MB download, once.
+  if (onPath('apt-get') && process.getuid?.() === 0) {
+    log('installing Chromium for the browser tests (apt-get, first time only)…');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const install = () =>
+      spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { env, stdio: 'inherit' });
+    if (install().status !== 0) {
+      spawnSync('apt-get', ['update', '-qq'], { env, stdio: 'inherit' });
+      install();
+    }
+  }
+  if (!onPath('chromium')) log('no Chromium: the browser tests will be skipped (apt-get install chromium)');
 }

@@ -51,6 +51,8 @@ if (!process.env.TEMPORAL_ADDRESS) {
   stops.push(server.stop);
   env.TEMPORAL_ADDRESS = server.address;
   temporalUi = server.uiUrl;
+  // The console links each send to its workflow in this UI.
+  if (temporalUi) env.TEMPORAL_UI_URL ||= temporalUi;
 }
 
 if (!base.S3_ENDPOINT) {
@@ -137,6 +139,7 @@ console.log(`
 Mailroom is running (Ctrl-C stops everything)
 
   API            ${apiUrl}        docs: ${apiUrl}/docs
+  Console        ${apiUrl}/console  (sign in with the API key)
   API key        ${config.API_KEYS[0]}
   Temporal UI    ${temporalUi ?? `(external Temporal at ${config.TEMPORAL_ADDRESS})`}
   Mail viewer    ${mailViewer ? `${mailViewer}  (SES emulator; mail to bounce@simulator.amazonses.com bounces)` : `real SES in ${config.AWS_REGION ?? config.SES_ENDPOINT}`}

@@ -1,14 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { and, asc, desc, eq, gt, gte, lt, sql } from 'drizzle-orm';
-import { countRecipients } from '../../db/bulk-counts.js';
-import { bulkRecipients, bulks, bulkStatuses, recipientStatuses } from '../../db/schema.js';
-import { bulkWorkflowId, cancelUpdate, pauseUpdate, resumeUpdate } from '../../workflows/contracts.js';
+import { and, asc, eq, gt } from 'drizzle-orm';
+import { bulkRecipients, bulkStatuses, recipientStatuses } from '../../db/schema.js';
 import { acceptBulk, type BulkDeps } from '../accept-bulk.js';
 import { bulkBody, parseBulkRequest, recipientSchema, type BulkLimits } from '../bulk-request.js';
 import type { AuthEnv } from '../auth.js';
-import { ApiError } from '../errors.js';
-import { idempotencyKeyOf, uuidPattern } from '../idempotency.js';
+import { idempotencyKeyOf } from '../idempotency.js';
+import { bulkControls, bulkRecord, controlBulk, findBulk, listBulks, type BulkControl } from '../records/bulks.js';
 import { limitBody, readValidated } from '../read-body.js';
 import { errorResponse, router, unavailableResponse } from '../router.js';
 import { createdRange, IdempotencyKeyHeader, IdParam, listPage, pageLimit, sendUnavailable } from './common.js';
@@ -97,31 +94,7 @@ const ListQuery = z.strictObject({
   limit: pageLimit,
 });
 
-const controls = { pause: pauseUpdate, resume: resumeUpdate, cancel: cancelUpdate } as const;
-
-const summary = (b: typeof bulks.$inferSelect) => ({
-  id: b.id,
-  status: b.status,
-  status_reason: b.statusReason,
-  total: b.total,
-  rate_per_second: b.ratePerSecond,
-  created_at: b.createdAt.toISOString(),
-  started_at: b.startedAt?.toISOString() ?? null,
-  finished_at: b.finishedAt?.toISOString() ?? null,
-});
-
 export function bulkRoutes(deps: BulkRoutesDeps) {
-  async function findBulk(id: string, apiKeyId: string) {
-    const notFound = new ApiError('not_found', `no bulk ${id}`, 'id');
-    if (!uuidPattern.test(id)) throw notFound;
-    const [bulk] = await deps.db
-      .select()
-      .from(bulks)
-      .where(and(eq(bulks.id, id), eq(bulks.apiKeyId, apiKeyId)));
-    if (!bulk) throw notFound;
-    return bulk;
-  }
-
   const app = router<AuthEnv>();
   app.openAPIRegistry.register('SendBulk', bulkBody);
   app.openAPIRegistry.register('BulkRecipientInput', recipientSchema);
@@ -183,31 +156,7 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
         },
       }),
       async (c) => {
-        const q = c.req.valid('query');
-        const apiKeyId = c.get('apiKeyId');
-        const after = q.cursor ? await findBulk(q.cursor, apiKeyId).catch(() => undefined) : undefined;
-        if (q.cursor && !after)
-          throw new ApiError('validation_error', 'cursor is not a cursor of this listing', 'cursor');
-        const rows = await deps.db
-          .select()
-          .from(bulks)
-          .where(
-            and(
-              eq(bulks.apiKeyId, apiKeyId),
-              q.status ? eq(bulks.status, q.status) : undefined,
-              q.created_after ? gte(bulks.createdAt, new Date(q.created_after)) : undefined,
-              q.created_before ? lt(bulks.createdAt, new Date(q.created_before)) : undefined,
-              after
-                ? sql`(${bulks.createdAt}, ${bulks.id}) < (select created_at, id from bulks where id = ${after.id})`
-                : undefined,
-            ),
-          )
-          .orderBy(desc(bulks.createdAt), desc(bulks.id))
-          .limit(q.limit);
-        return c.json(
-          { data: rows.map(summary), next_cursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null },
-          200,
-        );
+        return c.json(await listBulks(deps.db, c.get('apiKeyId'), c.req.valid('query')), 200);
       },
     )
     .openapi(
@@ -224,9 +173,8 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
         },
       }),
       async (c) => {
-        const bulk = await findBulk(c.req.valid('param').id, c.get('apiKeyId'));
-        const counts = await countRecipients(deps.db, bulk.id);
-        return c.json({ ...summary(bulk), workflow_id: bulk.workflowId, ...counts }, 200);
+        const bulk = await findBulk(deps.db, c.req.valid('param').id, c.get('apiKeyId'));
+        return c.json(await bulkRecord(deps.db, bulk), 200);
       },
     )
     .openapi(
@@ -249,7 +197,7 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
         },
       }),
       async (c) => {
-        const bulk = await findBulk(c.req.valid('param').id, c.get('apiKeyId'));
+        const bulk = await findBulk(deps.db, c.req.valid('param').id, c.get('apiKeyId'));
         const { status, cursor, limit } = c.req.valid('query');
         // Not `data`: up to 16 KB a row the page does not show.
         const rows = await deps.db
@@ -296,7 +244,7 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
       },
     );
 
-  for (const [action, update] of Object.entries(controls)) {
+  for (const action of Object.keys(bulkControls) as BulkControl[]) {
     app.openapi(
       createRoute({
         method: 'post',
@@ -311,19 +259,8 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
         },
       }),
       async (c) => {
-        const bulk = await findBulk(c.req.valid('param').id, c.get('apiKeyId'));
-        try {
-          const progress = await deps.temporal.workflow.getHandle(bulkWorkflowId(bulk.id)).executeUpdate(update);
-          return c.json({ id: bulk.id, ...progress }, 200);
-        } catch (err) {
-          if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError)
-            throw new ApiError(
-              'bulk_finished',
-              `bulk ${bulk.id} is ${bulk.status}; it can no longer be ${action}d`,
-              'id',
-            );
-          throw err;
-        }
+        const bulk = await findBulk(deps.db, c.req.valid('param').id, c.get('apiKeyId'));
+        return c.json(await controlBulk(deps.temporal, bulk, action), 200);
       },
     );
   }

@@ -1,12 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { and, asc, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
-import { readEvents } from '../../db/provider-events.js';
-import { attachments, deliveryAttempts, messages, messageStatuses, providerEventTypes } from '../../db/schema.js';
+import { messages, messageStatuses, providerEventTypes } from '../../db/schema.js';
 import { acceptEmail, type AcceptDeps } from '../accept-email.js';
 import type { AuthEnv } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { idempotencyKeyOf, uuidPattern } from '../idempotency.js';
+import { idempotencyKeyOf } from '../idempotency.js';
+import { emailRecord, findEmail, listEmails } from '../records/emails.js';
 import { limitBody, readValidated } from '../read-body.js';
 import type { Limits } from '../fields.js';
 import { errorResponse, router, unavailableResponse } from '../router.js';
@@ -119,44 +118,11 @@ const ListQuery = z.strictObject({
   limit: pageLimit,
 });
 
-const summary = (m: typeof messages.$inferSelect) => ({
-  id: m.id,
-  status: m.status,
-  from: m.from,
-  to: m.to,
-  subject: m.subject,
-  tags: m.tags,
-  provider: m.provider,
-  created_at: m.createdAt.toISOString(),
-  updated_at: m.updatedAt.toISOString(),
-  sent_at: m.sentAt?.toISOString() ?? null,
-  scheduled_at: m.scheduledAt?.toISOString() ?? null,
-  not_after: m.notAfter?.toISOString() ?? null,
-});
-
-/** A stored address list holds `a@b` or `Name <a@b>`: match the address as a whole element or in brackets. */
-function recipientIs(address: string) {
-  const escaped = address.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`);
-  const lists = sql`lower(${messages.to}::text || ${messages.cc}::text || ${messages.bcc}::text)`;
-  return or(sql`${lists} like ${`%"${escaped}"%`}`, sql`${lists} like ${`%<${escaped}>%`}`);
-}
-
 export function emailRoutes(deps: EmailRoutesDeps) {
   // Base64 inflates attachments by 4/3; the JSON around them gets a fixed allowance.
   const maxBody = Math.ceil((deps.limits.maxMessageBytes * 4) / 3) + 256 * 1024;
   const app = router<AuthEnv>();
   app.openAPIRegistry.register('SendEmail', sendEmailBody);
-
-  async function findEmail(id: string, apiKeyId: string) {
-    const notFound = new ApiError('not_found', `no email ${id}`, 'id');
-    if (!uuidPattern.test(id)) throw notFound;
-    const [m] = await deps.db
-      .select()
-      .from(messages)
-      .where(and(eq(messages.id, id), eq(messages.apiKeyId, apiKeyId)));
-    if (!m) throw notFound;
-    return m;
-  }
 
   return app
     .openapi(
@@ -210,34 +176,7 @@ export function emailRoutes(deps: EmailRoutesDeps) {
         },
       }),
       async (c) => {
-        const q = c.req.valid('query');
-        const apiKeyId = c.get('apiKeyId');
-        const after = q.cursor ? await findEmail(q.cursor, apiKeyId).catch(() => undefined) : undefined;
-        if (q.cursor && !after)
-          throw new ApiError('validation_error', 'cursor is not a cursor of this listing', 'cursor');
-        const [tagName, tagValue] = q.tag?.split(':') ?? [];
-        const rows = await deps.db
-          .select()
-          .from(messages)
-          .where(
-            and(
-              eq(messages.apiKeyId, apiKeyId),
-              q.status ? eq(messages.status, q.status) : undefined,
-              q.to ? recipientIs(q.to) : undefined,
-              tagName ? sql`${messages.tags} @> ${JSON.stringify({ [tagName]: tagValue })}::jsonb` : undefined,
-              q.created_after ? gte(messages.createdAt, new Date(q.created_after)) : undefined,
-              q.created_before ? lt(messages.createdAt, new Date(q.created_before)) : undefined,
-              after
-                ? sql`(${messages.createdAt}, ${messages.id}) < (select created_at, id from messages where id = ${after.id})`
-                : undefined,
-            ),
-          )
-          .orderBy(desc(messages.createdAt), desc(messages.id))
-          .limit(q.limit);
-        return c.json(
-          { data: rows.map(summary), next_cursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null },
-          200,
-        );
+        return c.json(await listEmails(deps.db, c.get('apiKeyId'), c.req.valid('query')), 200);
       },
     )
     .openapi(
@@ -253,46 +192,8 @@ export function emailRoutes(deps: EmailRoutesDeps) {
         },
       }),
       async (c) => {
-        const m = await findEmail(c.req.valid('param').id, c.get('apiKeyId'));
-        const [files, attempts, events] = await Promise.all([
-          deps.db.select().from(attachments).where(eq(attachments.messageId, m.id)).orderBy(asc(attachments.position)),
-          deps.db
-            .select()
-            .from(deliveryAttempts)
-            .where(eq(deliveryAttempts.messageId, m.id))
-            .orderBy(asc(deliveryAttempts.at), asc(deliveryAttempts.attempt)),
-          readEvents(deps.db, m.id),
-        ]);
-        return c.json(
-          {
-            ...summary(m),
-            workflow_id: m.workflowId,
-            cc: m.cc,
-            bcc: m.bcc,
-            provider_message_id: m.providerMessageId,
-            last_error: m.lastError,
-            attachments: files.map((f) => ({
-              filename: f.filename,
-              content_type: f.contentType,
-              size: f.size,
-              sha256: f.sha256,
-            })),
-            attempts: attempts.map((a) => ({
-              provider: a.provider,
-              attempt: a.attempt,
-              outcome: a.outcome,
-              provider_message_id: a.providerMessageId,
-              error_code: a.errorCode,
-              error_message: a.errorMessage,
-              rejected_recipients: a.rejectedRecipients ?? [],
-              routed_by: a.routedBy,
-              at: a.at.toISOString(),
-            })),
-            suppressed_recipients: m.suppressedRecipients,
-            events,
-          },
-          200,
-        );
+        const m = await findEmail(deps.db, c.req.valid('param').id, c.get('apiKeyId'));
+        return c.json(await emailRecord(deps.db, m), 200);
       },
     )
     .openapi(
@@ -315,7 +216,7 @@ export function emailRoutes(deps: EmailRoutesDeps) {
         },
       }),
       async (c) => {
-        const m = await findEmail(c.req.valid('param').id, c.get('apiKeyId'));
+        const m = await findEmail(deps.db, c.req.valid('param').id, c.get('apiKeyId'));
         await whileScheduled(m, 'cancelled', (h) => h.executeUpdate(cancelSendUpdate));
         return c.json({ id: m.id, status: 'cancelled' as const }, 200);
       },
@@ -355,7 +256,7 @@ export function emailRoutes(deps: EmailRoutesDeps) {
         },
       }),
       async (c) => {
-        const m = await findEmail(c.req.valid('param').id, c.get('apiKeyId'));
+        const m = await findEmail(deps.db, c.req.valid('param').id, c.get('apiKeyId'));
         const at = new Date(c.req.valid('json').scheduled_at);
         if (at.getTime() > Date.now() + deps.limits.maxScheduleAheadMs)
           throw new ApiError('validation_error', 'scheduled_at is too far ahead', 'scheduled_at');

@@ -54,8 +54,9 @@ const EmailParam = z.object({
     .openapi({ param: { name: 'email', in: 'path' } }),
 });
 
-const encodeCursor = (c: SuppressionCursor) => Buffer.from(JSON.stringify([c.at, c.email])).toString('base64url');
-function decodeCursor(cursor: string): SuppressionCursor {
+export const encodeCursor = (c: SuppressionCursor) =>
+  Buffer.from(JSON.stringify([c.at, c.email])).toString('base64url');
+export function decodeCursor(cursor: string): SuppressionCursor {
   try {
     const [at, email] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
     if (typeof at === 'string' && typeof email === 'string' && !Number.isNaN(Date.parse(at))) return { at, email };

@@ -108,26 +108,41 @@ const view = (e: EndpointRow, deliveries: Stats) => ({
 const unauthorized = errorResponse('Missing or invalid API key');
 const notFound = errorResponse('No such endpoint for this API key');
 
+/** Each endpoint's deliveries of the last STATS_HOURS, by status. */
+async function stats(db: Db, endpointIds: string[]): Promise<Map<string, Stats>> {
+  const out = new Map<string, Stats>();
+  for (const id of endpointIds) out.set(id, Object.fromEntries(webhookDeliveryStatuses.map((s) => [s, 0])) as Stats);
+  if (endpointIds.length === 0) return out;
+  const rows = await db
+    .select({ endpointId: webhookDeliveries.endpointId, status: webhookDeliveries.status, n: count() })
+    .from(webhookDeliveries)
+    .where(
+      and(
+        inArray(webhookDeliveries.endpointId, endpointIds),
+        gt(webhookDeliveries.createdAt, sql`now() - make_interval(hours => ${STATS_HOURS})`),
+      ),
+    )
+    .groupBy(webhookDeliveries.endpointId, webhookDeliveries.status);
+  for (const r of rows) out.get(r.endpointId)![r.status] = r.n;
+  return out;
+}
+
+/** The tenant's endpoints, newest first, with their state and recent delivery counts (GET / and the console). */
+export async function listWebhookEndpoints(db: Db, apiKeyId: string) {
+  const rows = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.apiKeyId, apiKeyId))
+    .orderBy(desc(webhookEndpoints.createdAt));
+  const counts = await stats(
+    db,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => view(r, counts.get(r.id)!));
+}
+
 export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
   const { db } = deps;
-
-  async function stats(endpointIds: string[]): Promise<Map<string, Stats>> {
-    const out = new Map<string, Stats>();
-    for (const id of endpointIds) out.set(id, Object.fromEntries(webhookDeliveryStatuses.map((s) => [s, 0])) as Stats);
-    if (endpointIds.length === 0) return out;
-    const rows = await db
-      .select({ endpointId: webhookDeliveries.endpointId, status: webhookDeliveries.status, n: count() })
-      .from(webhookDeliveries)
-      .where(
-        and(
-          inArray(webhookDeliveries.endpointId, endpointIds),
-          gt(webhookDeliveries.createdAt, sql`now() - make_interval(hours => ${STATS_HOURS})`),
-        ),
-      )
-      .groupBy(webhookDeliveries.endpointId, webhookDeliveries.status);
-    for (const r of rows) out.get(r.endpointId)![r.status] = r.n;
-    return out;
-  }
 
   async function find(id: string, apiKeyId: string): Promise<EndpointRow> {
     const missing = new ApiError('not_found', `no webhook endpoint ${id}`, 'id');
@@ -185,7 +200,7 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
           })
           .returning();
         const created = row!;
-        const empty = (await stats([created.id])).get(created.id)!;
+        const empty = (await stats(db, [created.id])).get(created.id)!;
         return c.json({ ...view(created, empty), secret: created.secret }, 201);
       },
     )
@@ -205,13 +220,7 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
         },
       }),
       async (c) => {
-        const rows = await db
-          .select()
-          .from(webhookEndpoints)
-          .where(eq(webhookEndpoints.apiKeyId, c.get('apiKeyId')))
-          .orderBy(desc(webhookEndpoints.createdAt));
-        const counts = await stats(rows.map((r) => r.id));
-        return c.json({ data: rows.map((r) => view(r, counts.get(r.id)!)) }, 200);
+        return c.json({ data: await listWebhookEndpoints(db, c.get('apiKeyId')) }, 200);
       },
     )
     .openapi(
@@ -230,7 +239,7 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
       async (c) => {
         const endpoint = await find(c.req.valid('param').id, c.get('apiKeyId'));
         const [counts, recent] = await Promise.all([
-          stats([endpoint.id]),
+          stats(db, [endpoint.id]),
           db
             .select()
             .from(webhookDeliveries)

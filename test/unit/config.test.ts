@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, deliveryPolicy, limits, loadConfig } from '../../config/config.js';
+import { ConfigError, consoleSettings, deliveryPolicy, limits, loadConfig } from '../../config/config.js';
 
 const errorOf = (env: Record<string, string>): Error => {
   try {
@@ -168,5 +168,20 @@ describe('SES events settings', () => {
     expect(errorOf({ ...local, SNS_LOCAL_CERT_HOST: 'sns.example.com:443' }).message).toContain('loopback');
     expect(errorOf({ SNS_LOCAL_CERT_HOST: '127.0.0.1:8007' }).message).toContain('SNS_LOCAL_CA_FILE');
     expect(errorOf({ SNS_LOCAL_CA_FILE: '/tmp/ca.pem' }).message).toContain('SNS_LOCAL_CA_FILE');
+  });
+});
+
+describe('console settings', () => {
+  it('links to the Temporal Web UI on TEMPORAL_UI_PORT unless TEMPORAL_UI_URL says where it is', () => {
+    expect(consoleSettings(loadConfig({ TEMPORAL_UI_PORT: '9233' }))).toMatchObject({
+      temporalUiUrl: 'http://localhost:9233',
+      temporalNamespace: 'default',
+      sessionHours: 12,
+    });
+    expect(consoleSettings(loadConfig({ TEMPORAL_UI_URL: 'https://temporal.example.com/' })).temporalUiUrl).toBe(
+      'https://temporal.example.com',
+    );
+    expect(errorOf({ TEMPORAL_UI_URL: 'javascript:alert(1)' }).message).toContain('TEMPORAL_UI_URL');
+    expect(errorOf({ CONSOLE_SESSION_HOURS: '0' }).message).toContain('CONSOLE_SESSION_HOURS');
   });
 });

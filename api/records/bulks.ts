@@ -1,0 +1,86 @@
+// The read side of bulks and the operator's controls, shared by /v1/bulk… and the console.
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
+import { countRecipients } from '../../db/bulk-counts.js';
+import type { Db } from '../../db/create-db.js';
+import { bulks, type BulkStatus } from '../../db/schema.js';
+import { bulkWorkflowId, cancelUpdate, pauseUpdate, resumeUpdate } from '../../workflows/contracts.js';
+import { ApiError } from '../errors.js';
+import { uuidPattern } from '../idempotency.js';
+
+export type BulkRow = typeof bulks.$inferSelect;
+
+export interface BulkFilters {
+  status?: BulkStatus;
+  created_after?: string;
+  created_before?: string;
+  /** The id of the last row of the previous page. */
+  cursor?: string;
+  limit: number;
+}
+
+export const bulkSummary = (b: BulkRow) => ({
+  id: b.id,
+  status: b.status,
+  status_reason: b.statusReason,
+  total: b.total,
+  rate_per_second: b.ratePerSecond,
+  created_at: b.createdAt.toISOString(),
+  started_at: b.startedAt?.toISOString() ?? null,
+  finished_at: b.finishedAt?.toISOString() ?? null,
+});
+
+/** The tenant's bulk, or a 404 naming `id`. */
+export async function findBulk(db: Db, id: string, apiKeyId: string): Promise<BulkRow> {
+  const notFound = new ApiError('not_found', `no bulk ${id}`, 'id');
+  if (!uuidPattern.test(id)) throw notFound;
+  const [bulk] = await db
+    .select()
+    .from(bulks)
+    .where(and(eq(bulks.id, id), eq(bulks.apiKeyId, apiKeyId)));
+  if (!bulk) throw notFound;
+  return bulk;
+}
+
+/** A page of the tenant's bulks, newest first. */
+export async function listBulks(db: Db, apiKeyId: string, q: BulkFilters) {
+  const after = q.cursor ? await findBulk(db, q.cursor, apiKeyId).catch(() => undefined) : undefined;
+  if (q.cursor && !after) throw new ApiError('validation_error', 'cursor is not a cursor of this listing', 'cursor');
+  const rows = await db
+    .select()
+    .from(bulks)
+    .where(
+      and(
+        eq(bulks.apiKeyId, apiKeyId),
+        q.status ? eq(bulks.status, q.status) : undefined,
+        q.created_after ? gte(bulks.createdAt, new Date(q.created_after)) : undefined,
+        q.created_before ? lt(bulks.createdAt, new Date(q.created_before)) : undefined,
+        after
+          ? sql`(${bulks.createdAt}, ${bulks.id}) < (select created_at, id from bulks where id = ${after.id})`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(bulks.createdAt), desc(bulks.id))
+    .limit(q.limit);
+  return { data: rows.map(bulkSummary), next_cursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
+}
+
+/** A bulk with its exact counts (one snapshot: they add up to total). */
+export async function bulkRecord(db: Db, bulk: BulkRow) {
+  return { ...bulkSummary(bulk), workflow_id: bulk.workflowId, ...(await countRecipients(db, bulk.id)) };
+}
+
+export const bulkControls = { pause: pauseUpdate, resume: resumeUpdate, cancel: cancelUpdate } as const;
+export type BulkControl = keyof typeof bulkControls;
+
+/** Pause, resume or cancel through the workflow's update; a finished bulk is a 409. */
+export async function controlBulk(temporal: Client, bulk: BulkRow, action: BulkControl) {
+  try {
+    const progress = await temporal.workflow.getHandle(bulkWorkflowId(bulk.id)).executeUpdate(bulkControls[action]);
+    return { id: bulk.id, ...progress };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError)
+      throw new ApiError('bulk_finished', `bulk ${bulk.id} is ${bulk.status}; it can no longer be ${action}d`, 'id');
+    throw err;
+  }
+}
