@@ -13,7 +13,7 @@ import {
   type BulkControl,
 } from '../records/bulks.js';
 import type { ConsoleDeps, ConsoleEnv } from './app.js';
-import { CsrfField, page, Status, Time, WorkflowLink, type Viewer } from './layout.js';
+import { Choice, CsrfField, page, Status, Time, WorkflowLink, type Viewer } from './layout.js';
 import { blank, parseQuery } from './query.js';
 
 const PAGE_SIZE = 25;
@@ -127,17 +127,7 @@ export function bulkPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
         <>
           <h1>Bulks</h1>
           <form class="filters" method="get" action="/console/bulks">
-            <label>
-              Status
-              <select name="status">
-                <option value="">any</option>
-                {bulkStatuses.map((s) => (
-                  <option value={s} selected={q.status === s}>
-                    {s}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <Choice label="Status" name="status" options={bulkStatuses} value={q.status} />
             <button type="submit">Filter</button>
           </form>
           {rows.length === 0 ? (

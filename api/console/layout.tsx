@@ -149,3 +149,18 @@ export const WorkflowLink = ({ settings, id }: { settings: ConsoleSettings; id: 
     <span class="muted">(Temporal Web UI)</span>
   </>
 );
+
+/** A filter's `<select>`: "any" first, then each choice, the current one selected. */
+export const Choice = (p: { label: string; name: string; options: readonly string[]; value?: string }) => (
+  <label>
+    {p.label}
+    <select name={p.name}>
+      <option value="">any</option>
+      {p.options.map((o) => (
+        <option value={o} selected={p.value === o}>
+          {o}
+        </option>
+      ))}
+    </select>
+  </label>
+);

@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { messageStatuses } from '../../db/schema.js';
 import { emailRecord, findEmail, listEmails } from '../records/emails.js';
 import type { ConsoleDeps, ConsoleEnv } from './app.js';
-import { page, Status, Time, WorkflowLink } from './layout.js';
+import { Choice, page, Status, Time, WorkflowLink } from './layout.js';
 import { blank, parseQuery } from './query.js';
 
 const PAGE_SIZE = 25;
@@ -29,17 +29,7 @@ export function sendPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
         <>
           <h1>Sends</h1>
           <form class="filters" method="get" action="/console/sends" role="search">
-            <label>
-              Status
-              <select name="status">
-                <option value="">any</option>
-                {messageStatuses.map((s) => (
-                  <option value={s} selected={q.status === s}>
-                    {s}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <Choice label="Status" name="status" options={messageStatuses} value={q.status} />
             <label>
               Recipient
               <input type="search" name="to" value={q.to ?? ''} placeholder="ana@example.com" maxlength={320} />

@@ -8,7 +8,7 @@ import { ApiError } from '../errors.js';
 import { decodeCursor, encodeCursor } from '../routes/suppressions.js';
 import { listWebhookEndpoints } from '../routes/webhook-endpoints.js';
 import type { ConsoleDeps, ConsoleEnv } from './app.js';
-import { CsrfField, page, Status, Time } from './layout.js';
+import { Choice, CsrfField, page, Status, Time } from './layout.js';
 import { blank, parseQuery } from './query.js';
 
 const PAGE_SIZE = 50;
@@ -49,17 +49,7 @@ export function settingsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
             </p>
           )}
           <form class="filters" method="get" action="/console/suppressions">
-            <label>
-              Reason
-              <select name="reason">
-                <option value="">any</option>
-                {suppressionReasons.map((r) => (
-                  <option value={r} selected={q.reason === r}>
-                    {r}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <Choice label="Reason" name="reason" options={suppressionReasons} value={q.reason} />
             <button type="submit">Filter</button>
           </form>
           {rows.length === 0 ? (

@@ -182,7 +182,7 @@ describe('console pages', () => {
     expect(paused.status).toBe(303);
     expect(paused.headers.get('location')).toBe(`/console/bulks/${bulk.body.id}?done=pause`);
     await expect
-      .poll(async () => (await api('GET', `/v1/bulk/${bulk.body.id}`)).body.status, { timeout: 10_000 })
+      .poll(async () => (await api('GET', `/v1/bulk/${bulk.body.id}`)).body.status, { timeout: 30_000 })
       .toBe('paused');
     const fragment = await (await get(`/console/bulks/${bulk.body.id}/progress`, cookie)).text();
     expect(fragment).toContain('data-status="paused"');
@@ -196,7 +196,7 @@ describe('console pages', () => {
     const cancelled = await post(`/console/bulks/${bulk.body.id}/cancel`, cookie, { csrf });
     expect(cancelled.status).toBe(303);
     await expect
-      .poll(async () => (await api('GET', `/v1/bulk/${bulk.body.id}`)).body.status, { timeout: 10_000 })
+      .poll(async () => (await api('GET', `/v1/bulk/${bulk.body.id}`)).body.status, { timeout: 30_000 })
       .toBe('cancelled');
     expect((await post(`/console/bulks/${bulk.body.id}/resume`, cookie, { csrf })).status).toBe(409);
   });
