@@ -236,6 +236,8 @@ async function awaitSendWindow(
   }
   waiting = false;
   if (cancelled) return 'cancelled';
+  // A reschedule to a time already past is answered (its write done) before the send goes on.
+  await condition(allHandlersFinished);
   // Workflow time is when this task runs: a timer that fired while no worker was up runs late.
   if (notAfter !== undefined && Date.now() > notAfter) return 'expired';
   return undefined;

@@ -68,6 +68,18 @@ describe('scheduled sends', () => {
     expect((await call('POST', `/v1/emails/${res.body.id}/cancel`)).status).toBe(409);
   });
 
+  it('sends at once when rescheduled to a time already past, after answering the reschedule', async () => {
+    const body = validEmail({ scheduled_at: inMs(3_600_000) });
+    const res = await h.send(body);
+    const past = inMs(-1_000);
+    expect(await call('PATCH', `/v1/emails/${res.body.id}`, { scheduled_at: past })).toMatchObject({
+      status: 200,
+      body: { scheduled_at: past },
+    });
+    expect(await h.result(res.body.id)).toMatchObject({ status: 'sent' });
+    expect(copiesTo(body.to)).toHaveLength(1);
+  });
+
   it('refuses a reschedule past not_after, or without a zone, naming scheduled_at', async () => {
     const res = await h.send(validEmail({ scheduled_at: inMs(60_000), not_after: inMs(120_000) }));
     const late = await call('PATCH', `/v1/emails/${res.body.id}`, { scheduled_at: inMs(180_000) });
