@@ -13,7 +13,8 @@ let h: Harness;
 const started: string[] = [];
 
 beforeAll(async () => {
-  h = await startHarness({ env: { API_KEYS: `${KEY},${OTHER}` } });
+  // Small batches: a paused or cancelled bulk settles once its batch in flight has (at 2/s, 5 s).
+  h = await startHarness({ env: { API_KEYS: `${KEY},${OTHER}`, BULK_BATCH_SIZE: '10' } });
 });
 afterAll(async () => {
   // Leave no bulk running on the shared Temporal server after this file.
