@@ -1,12 +1,13 @@
 // The read side of bulks and the operator's controls, shared by /v1/bulk… and the console.
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { countRecipients } from '../../db/bulk-counts.js';
 import type { Db } from '../../db/create-db.js';
 import { bulks, type BulkStatus } from '../../db/schema.js';
 import { bulkWorkflowId, cancelUpdate, pauseUpdate, resumeUpdate } from '../../workflows/contracts.js';
 import { ApiError } from '../errors.js';
 import { uuidPattern } from '../idempotency.js';
+import { newestFirst, page } from './newest-first.js';
 
 export type BulkRow = typeof bulks.$inferSelect;
 
@@ -45,24 +46,14 @@ export async function findBulk(db: Db, id: string, apiKeyId: string): Promise<Bu
 /** A page of the tenant's bulks, newest first. */
 export async function listBulks(db: Db, apiKeyId: string, q: BulkFilters) {
   const after = q.cursor ? await findBulk(db, q.cursor, apiKeyId).catch(() => undefined) : undefined;
-  if (q.cursor && !after) throw new ApiError('validation_error', 'cursor is not a cursor of this listing', 'cursor');
+  const paging = newestFirst({ table: bulks, createdAt: bulks.createdAt, id: bulks.id }, q, after);
   const rows = await db
     .select()
     .from(bulks)
-    .where(
-      and(
-        eq(bulks.apiKeyId, apiKeyId),
-        q.status ? eq(bulks.status, q.status) : undefined,
-        q.created_after ? gte(bulks.createdAt, new Date(q.created_after)) : undefined,
-        q.created_before ? lt(bulks.createdAt, new Date(q.created_before)) : undefined,
-        after
-          ? sql`(${bulks.createdAt}, ${bulks.id}) < (select created_at, id from bulks where id = ${after.id})`
-          : undefined,
-      ),
-    )
-    .orderBy(desc(bulks.createdAt), desc(bulks.id))
+    .where(and(eq(bulks.apiKeyId, apiKeyId), q.status ? eq(bulks.status, q.status) : undefined, ...paging.where))
+    .orderBy(...paging.orderBy)
     .limit(q.limit);
-  return { data: rows.map(bulkSummary), next_cursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
+  return page(rows, q.limit, bulkSummary);
 }
 
 /** A bulk with its exact counts (one snapshot: they add up to total). */

@@ -1,10 +1,11 @@
 // The read side of single sends, shared by GET /v1/emails… and the console: one query each.
-import { and, asc, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/create-db.js';
 import { readEvents } from '../../db/provider-events.js';
 import { attachments, deliveryAttempts, messages, type MessageStatus } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
 import { uuidPattern } from '../idempotency.js';
+import { newestFirst, page } from './newest-first.js';
 
 export type MessageRow = typeof messages.$inferSelect;
 
@@ -58,7 +59,7 @@ export async function findEmail(db: Db, id: string, apiKeyId: string): Promise<M
 /** A page of the tenant's sends, newest first; the cursor is the last row's position, not an offset. */
 export async function listEmails(db: Db, apiKeyId: string, q: EmailFilters) {
   const after = q.cursor ? await findEmail(db, q.cursor, apiKeyId).catch(() => undefined) : undefined;
-  if (q.cursor && !after) throw new ApiError('validation_error', 'cursor is not a cursor of this listing', 'cursor');
+  const paging = newestFirst({ table: messages, createdAt: messages.createdAt, id: messages.id }, q, after);
   const [tagName, tagValue] = q.tag?.split(':') ?? [];
   const rows = await db
     .select()
@@ -69,16 +70,12 @@ export async function listEmails(db: Db, apiKeyId: string, q: EmailFilters) {
         q.status ? eq(messages.status, q.status) : undefined,
         q.to ? recipientIs(q.to) : undefined,
         tagName ? sql`${messages.tags} @> ${JSON.stringify({ [tagName]: tagValue })}::jsonb` : undefined,
-        q.created_after ? gte(messages.createdAt, new Date(q.created_after)) : undefined,
-        q.created_before ? lt(messages.createdAt, new Date(q.created_before)) : undefined,
-        after
-          ? sql`(${messages.createdAt}, ${messages.id}) < (select created_at, id from messages where id = ${after.id})`
-          : undefined,
+        ...paging.where,
       ),
     )
-    .orderBy(desc(messages.createdAt), desc(messages.id))
+    .orderBy(...paging.orderBy)
     .limit(q.limit);
-  return { data: rows.map(emailSummary), next_cursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
+  return page(rows, q.limit, emailSummary);
 }
 
 /** Everything known of one send: its fields, attachments, every attempt and every provider event. */
