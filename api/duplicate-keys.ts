@@ -76,15 +76,6 @@ function* scan(json: string): Generator<void, JsonScan> {
   return { duplicate };
 }
 
-/** The first repeated key's path, or undefined (synchronous; for small texts and tests). */
-export function findDuplicateKey(json: string): string | undefined {
-  const it = scan(json);
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value.duplicate;
-  }
-}
-
 /** The scan of a request body, giving the event loop back every 10 ms. */
 export async function scanJson(json: string): Promise<JsonScan> {
   const it = scan(json);

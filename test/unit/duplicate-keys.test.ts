@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { findDuplicateKey, MAX_JSON_DEPTH, MAX_JSON_KEYS, scanJson } from '../../api/duplicate-keys.js';
+import { MAX_JSON_DEPTH, MAX_JSON_KEYS, scanJson } from '../../api/duplicate-keys.js';
 
-describe('findDuplicateKey', () => {
+describe('scanJson: repeated keys', () => {
   it.each([
     ['{"a":1,"a":2}', 'a'],
     ['{"a":{"b":1},"c":{"b":1,"b":2}}', 'c.b'],
@@ -9,8 +9,8 @@ describe('findDuplicateKey', () => {
     ['{"x":"\\\\","x":1}', 'x'],
     ['{"a\\"b":1,"a\\"b":2}', 'a"b'],
     ['[{"k":1},[{"k":1,"k":2}]]', '[1][0].k'],
-  ])('finds the repeated key in %s', (json, path) => {
-    expect(findDuplicateKey(json)).toBe(path);
+  ])('finds the repeated key in %s', async (json, path) => {
+    expect((await scanJson(json)).duplicate).toBe(path);
   });
 
   it.each([
@@ -19,8 +19,8 @@ describe('findDuplicateKey', () => {
     '{"a":[1,{"x":1}],"b":{"x":2},"x":3}',
     '[1,2,"a","a"]',
     '"just a string"',
-  ])('finds nothing in %s', (json) => {
-    expect(findDuplicateKey(json)).toBeUndefined();
+  ])('finds nothing in %s', async (json) => {
+    expect((await scanJson(json)).duplicate).toBeUndefined();
   });
 });
 
