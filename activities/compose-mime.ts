@@ -45,11 +45,16 @@ export async function composeMessage(
   attempt: number,
 ): Promise<Buffer> {
   try {
+    // Submitted as MIME: sent as stored at accept (Bcc already out of its headers).
+    if (message.rawMimeKey) return await objects.get(message.rawMimeKey);
     const files = await loadAttachments(objects, attachments);
     return await composeMime(message, files, messageIdHeader(message.id, bareAddress(message.from)));
   } catch (err) {
     if (isMissingObject(err))
-      throw permanentInfrastructureError('could not compose: an attachment is missing from the object store', attempt);
+      throw permanentInfrastructureError(
+        `could not compose: ${message.rawMimeKey ? 'the submitted message' : 'an attachment'} is missing from the object store`,
+        attempt,
+      );
     if (err instanceof Error && !('$metadata' in err))
       // the composer itself, not S3
       throw permanentInfrastructureError(`could not compose: ${err.message}`, attempt);

@@ -23,9 +23,15 @@ export interface Accepted {
 }
 
 function requestHash(r: SendRequest): string {
-  const { attachments: files, ...fields } = r;
-  return sha256(JSON.stringify({ ...fields, attachments: attachmentDigests(files) }));
+  const { attachments: files, raw, ...fields } = r;
+  return sha256(
+    JSON.stringify({ ...fields, attachments: attachmentDigests(files), ...(raw ? { raw: sha256(raw) } : {}) }),
+  );
 }
+
+/** What goes to S3: the attachments, or a raw message's bytes (which are not an attachment). */
+const uploadsOf = (r: SendRequest) =>
+  r.raw ? [{ filename: 'message.eml', contentType: 'message/rfc822', bytes: r.raw }] : r.attachments;
 
 /**
  * Stores the message (attachments to S3, rows to Postgres) and starts its workflow. Input has been
@@ -46,7 +52,8 @@ export async function acceptEmail(
     if (existing) return replay(deps, existing, hash);
   }
 
-  const uploads = await storeUploads(deps.objects, 'messages', id, hash, r.attachments);
+  const uploads = await storeUploads(deps.objects, 'messages', id, hash, uploadsOf(r));
+  const attachmentRefs = r.raw ? [] : uploads.refs;
   const inserted = await insertOrTakeBack(deps.db, uploads, 'email', id, async (tx) => {
     const rows = await tx
       .insert(messages)
@@ -68,12 +75,13 @@ export async function acceptEmail(
         tags: r.tags,
         scheduledAt: r.scheduledAt,
         notAfter: r.notAfter,
+        rawMimeKey: r.raw ? uploads.refs[0]!.key : null,
       })
       .onConflictDoNothing()
       .returning({ id: messages.id });
     if (rows.length === 0) return false;
-    if (uploads.refs.length > 0) {
-      await tx.insert(attachments).values(attachmentRows(uploads.refs).map((row) => ({ messageId: id, ...row })));
+    if (attachmentRefs.length > 0) {
+      await tx.insert(attachments).values(attachmentRows(attachmentRefs).map((row) => ({ messageId: id, ...row })));
     }
     return true;
   });
@@ -84,7 +92,7 @@ export async function acceptEmail(
     return replay(deps, existing, hash);
   }
 
-  await startOrKeepQueued('email', id, () => startMessageWorkflow(deps.temporal, deps, { ...r, id }, uploads.refs));
+  await startOrKeepQueued('email', id, () => startMessageWorkflow(deps.temporal, deps, { ...r, id }, attachmentRefs));
   // Started: its durable timer exists, and its first step marks the row `scheduled`.
   return { id, status: r.scheduledAt ? 'scheduled' : 'queued' };
 }

@@ -57,6 +57,11 @@ export interface SendRequest extends SendWindowRequest {
   headers: Record<string, string>;
   tags: Record<string, string>;
   attachments: AttachmentUpload[];
+  /**
+   * The message as submitted in MIME (see raw-request.ts): sent as it is. The fields above then
+   * only describe it (records, search, envelope); html, text and attachments are empty.
+   */
+  raw?: Uint8Array;
 }
 
 /** Validates a body (JSON, or multipart turned into the same shape) and applies the size limits. */

@@ -107,6 +107,11 @@ export const messages = pgTable(
     ...scheduleColumns(),
     /** Recipients left out of the envelope because they were on the suppression list at send time. */
     suppressedRecipients: addressList('suppressed_recipients'),
+    /**
+     * Set for a message submitted as MIME (SES Content.Raw, SMTP submission): the S3 key of the
+     * bytes that are sent as they are, instead of composing from the fields.
+     */
+    rawMimeKey: text('raw_mime_key'),
   },
   (t) => [
     // The idempotency key is scoped per API key; NULL keys never collide.
