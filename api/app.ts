@@ -5,7 +5,8 @@ import { docsRoutes } from './docs.js';
 import { ApiError, handleError } from './errors.js';
 import { router } from './router.js';
 import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
-import { emailRoutes, type EmailRoutesDeps } from './routes/emails.js';
+import { emailFormRoutes, type EmailFormDeps } from './routes/email-form.js';
+import { emailRoutes } from './routes/emails.js';
 import { healthRoutes, type HealthRoutesDeps } from './routes/health.js';
 import { sesWebhookRoutes, type SesWebhookDeps } from './routes/ses-webhook.js';
 import { suppressionRoutes } from './routes/suppressions.js';
@@ -15,7 +16,7 @@ const ignore = { unexpected: () => {}, unavailable: () => {} };
 
 export interface AppDeps
   extends
-    EmailRoutesDeps,
+    EmailFormDeps,
     BulkRoutesDeps,
     HealthRoutesDeps,
     WebhookEndpointRoutesDeps,
@@ -45,6 +46,8 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/emails', emailRoutes(deps));
   app.route('/v1/bulk', bulkRoutes(deps));
   app.route('/v1/webhook-endpoints', webhookEndpointRoutes(deps));
+  // Drop-in ingresses: other services' shapes onto the same accept path.
+  app.route('/api/email', emailFormRoutes(deps));
 
   // The document is generated from the routes' own schemas: what validates a request documents it.
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

@@ -35,6 +35,7 @@ export function appDeps(rt: ApiRuntime): AppDeps {
     providerEndpoints: providerEndpoints(config),
     ...startSettings(config),
     limits: limits(config),
+    compatFromAddress: config.COMPAT_FROM_ADDRESS,
     bulkLimits: {
       ...limits(config),
       maxBulkRecipients: config.BULK_MAX_RECIPIENTS,

@@ -91,6 +91,9 @@ const schema = z.object({
   /** While a circuit is open its provider gets one probe send per this many seconds; a success closes it. */
   CIRCUIT_PROBE_SECONDS: int(1).default(10),
 
+  /** The sender of `POST /api/email/send` (the email_server form API); its `sender_name` sets only the display name. */
+  COMPAT_FROM_ADDRESS: optionalString,
+
   /** Most recipients (to + cc + bcc) in one message. */
   MAX_RECIPIENTS: int(1).default(50),
   /** Most bytes of one request: body and attachments. */
