@@ -37,6 +37,8 @@ if (base.API_KEYS.length === 0) {
 
 // Dev mode's receivers are on this machine (a local test server, a tunnel's local end).
 env.WEBHOOK_ALLOW_PRIVATE_TARGETS ||= 'true';
+// The email_server form API needs a sender; the local SES accepts any.
+env.COMPAT_FROM_ADDRESS ||= 'noreply@mailroom.local';
 
 let temporalUi: string | undefined;
 if (!process.env.TEMPORAL_ADDRESS) {

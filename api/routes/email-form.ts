@@ -5,9 +5,9 @@ import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { acceptEmail } from '../accept-email.js';
 import { bearerAuth, type AuthEnv } from '../auth.js';
-import { ApiError, badField } from '../errors.js';
-import { isPlainFilename, type AttachmentUpload } from '../fields.js';
-import { limitBody, readValidated } from '../read-body.js';
+import { ApiError, badField, fromRequestError } from '../errors.js';
+import { isPlainFilename, RequestError, type AttachmentUpload } from '../fields.js';
+import { limitBody } from '../read-body.js';
 import { router } from '../router.js';
 import { parseSendRequest } from '../send-request.js';
 import type { EmailRoutesDeps } from './emails.js';
@@ -63,19 +63,31 @@ const FormAnswer = z
   })
   .openapi('EmailServerAnswer');
 
-const FormBody = z.object({
-  title: z.string().openapi({ description: 'Subject' }),
-  content: z.string().openapi({ description: 'HTML body' }),
-  sender_name: z.string().optional().openapi({ description: 'Display name of COMPAT_FROM_ADDRESS' }),
-  receiver: z.string().openapi({ description: 'Comma-separated addresses, all in To' }),
-  receiver_name: z
-    .string()
-    .optional()
-    .openapi({ description: 'Comma-separated display names, matched to `receiver` by position' }),
-  'attachment[]': z.array(z.string().openapi({ format: 'binary' })).optional(),
-});
+// Documentation only: the handler reads the form itself (files, repeated fields), so the schema
+// is a plain OpenAPI object that the router does not validate against.
+const FormBody: { type: 'object'; required: string[]; properties: Record<string, object> } = {
+  type: 'object',
+  required: ['title', 'content', 'receiver'],
+  properties: {
+    title: { type: 'string', description: 'Subject' },
+    content: { type: 'string', description: 'HTML body' },
+    sender_name: { type: 'string', description: 'Display name of COMPAT_FROM_ADDRESS' },
+    receiver: { type: 'string', description: 'Comma-separated addresses, all in To' },
+    receiver_name: { type: 'string', description: 'Comma-separated display names, matched to `receiver` by position' },
+    'attachment[]': { type: 'array', items: { type: 'string', format: 'binary' } },
+  },
+};
 
 const answer = (description: string) => ({ description, content: { 'application/json': { schema: FormAnswer } } });
+
+/** A RequestError from the shared validation becomes the API's 4xx, which the envelope reshapes. */
+async function asApiError<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    throw err instanceof RequestError ? fromRequestError(err) : err;
+  }
+}
 
 const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim());
 
@@ -108,7 +120,7 @@ export function emailFormRoutes(deps: EmailFormDeps) {
     async (c) => {
       if (!deps.compatFromAddress)
         throw new ApiError('service_unavailable', 'the form API needs COMPAT_FROM_ADDRESS (the sender address)');
-      const request = await readValidated(c, async () => {
+      const request = await asApiError(async () => {
         if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('multipart/form-data'))
           throw new ApiError('unsupported_media_type', 'send multipart/form-data', 'Content-Type');
         let form: Record<string, string | File | (string | File)[]>;
