@@ -1,5 +1,6 @@
 // A bulk batch's recipient outcomes, written to the ledger a group at a time: one
 // `UPDATE … FROM (VALUES …)` per flush instead of one UPDATE per recipient.
+import { sendOutcomes } from '../metrics/metrics.js';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { mapUnmappedEvents } from '../db/provider-events.js';
@@ -85,6 +86,7 @@ export function createOutcomeWriter(o: OutcomeWriterOptions) {
             .then(() => mapUnmappedEvents(o.db, accepted)),
         o.budgetMs,
       );
+      for (const r of rows) sendOutcomes.inc({ kind: 'bulk', status: r.status, provider: r.provider ?? 'none' });
     } catch (err) {
       o.onLost(
         err as Error,

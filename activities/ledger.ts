@@ -1,3 +1,4 @@
+import { sendOutcomes } from '../metrics/metrics.js';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { mapUnmappedEvents } from '../db/provider-events.js';
@@ -83,6 +84,7 @@ export async function writeOutcome(db: Db, o: OutcomeInput) {
     o.status === 'sent' && o.provider === 'ses' && o.providerMessageId
       ? await mapUnmappedEvents(db, [o.providerMessageId])
       : 0;
+  sendOutcomes.inc({ kind: 'single', status: o.status, provider: o.provider ?? 'none' });
   return row && { ...row, lateEvents };
 }
 

@@ -1,3 +1,4 @@
+import { sendsAccepted } from '../metrics/metrics.js';
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
 import { bulkAttachments, bulkRecipients, bulks } from '../db/schema.js';
@@ -121,6 +122,7 @@ export async function acceptBulk(
       uploads.refs,
     ),
   );
+  sendsAccepted.inc({ kind: 'bulk' });
   // Started: its durable timer exists, and its first step marks the row `scheduled`.
   return answer(id, r.scheduledAt ? 'scheduled' : 'queued', total);
 }

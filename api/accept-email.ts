@@ -1,3 +1,4 @@
+import { sendsAccepted } from '../metrics/metrics.js';
 import type { Client } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/create-db.js';
@@ -93,6 +94,7 @@ export async function acceptEmail(
   }
 
   await startOrKeepQueued('email', id, () => startMessageWorkflow(deps.temporal, deps, { ...r, id }, attachmentRefs));
+  sendsAccepted.inc({ kind: 'single' });
   // Started: its durable timer exists, and its first step marks the row `scheduled`.
   return { id, status: r.scheduledAt ? 'scheduled' : 'queued' };
 }

@@ -167,6 +167,8 @@ const schema = z.object({
   WORKFLOW_BUNDLE_PATH: optionalString,
   /** Worker: open workflows kept in memory (sticky cache); bounds RSS under a backlog of open sends. */
   WORKER_MAX_CACHED_WORKFLOWS: int(0).default(250),
+  /** Worker: Prometheus `GET /metrics` (Mailroom's and the Temporal SDK's metrics) on this port; 0 picks a free one. */
+  WORKER_METRICS_PORT: int(0).default(9464),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -1,6 +1,7 @@
 // SES events (event publishing through SNS): parsed into a bounded row, stored once per SNS
 // MessageId, mapped to the send they are about through the provider message id, and applied —
 // the send's status, and the suppression list for hard bounces and complaints.
+import { providerEventsReceived } from '../metrics/metrics.js';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from './create-db.js';
@@ -307,6 +308,7 @@ export async function recordEvent(
     .onConflictDoNothing()
     .returning();
   if (!row) return { duplicate: true };
+  providerEventsReceived.inc({ type: row.type });
   const applied = await applyEvent(tx, row);
   if (!applied) return { duplicate: false, unmapped: true };
   return { duplicate: false, ...(applied.bulkId ? { bulkId: applied.bulkId } : {}) };

@@ -1,6 +1,7 @@
 // The suppression list: per tenant (API key), lowercased bare addresses. One predicate,
 // `suppressedSql`, is the check every send makes before a provider call — single sends through
 // `suppressedAmong`, bulk batches inside the very UPDATE that hands recipients to a provider.
+import { suppressionsAdded } from '../metrics/metrics.js';
 import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './create-db.js';
 import { suppressions, type SuppressionReason } from './schema.js';
@@ -49,6 +50,8 @@ export async function addSuppressions(db: Executor, entries: NewSuppression[]): 
     .values(entries.map((e) => ({ ...e, email: e.email.trim().toLowerCase() })))
     .onConflictDoNothing()
     .returning({ email: suppressions.email });
+  const reasonOf = new Map(entries.map((e) => [e.email.trim().toLowerCase(), e.reason]));
+  for (const r of rows) suppressionsAdded.inc({ reason: reasonOf.get(r.email) ?? 'unknown' });
   return rows.map((r) => r.email);
 }
 

@@ -2,6 +2,7 @@ import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Transporter } from 'nodemailer';
 import type { Provider } from '../db/schema.js';
 import type { DeliveryPolicy } from '../workflows/contracts.js';
+import { failovers, providerCallSeconds, providerCalls } from '../metrics/metrics.js';
 import type { Circuits } from './circuit.js';
 import { countCall, failsOverNow, usableProviders, type ProviderTally } from './ladder.js';
 import type { ProviderOutcome } from './outcome.js';
@@ -18,8 +19,12 @@ export interface Providers {
 }
 
 /** One call to one provider. Only the provider's answer, or its silence, becomes the outcome. */
-export function sendThrough(p: Omit<Providers, 'circuits'>, provider: Provider, m: OutgoingMessage) {
-  return provider === 'ses' ? sendViaSes(p.ses, m, p.sesConfigurationSet) : sendViaSmtp(p.smtp, m);
+export async function sendThrough(p: Omit<Providers, 'circuits'>, provider: Provider, m: OutgoingMessage) {
+  const timer = providerCallSeconds.startTimer({ provider });
+  const outcome = await (provider === 'ses' ? sendViaSes(p.ses, m, p.sesConfigurationSet) : sendViaSmtp(p.smtp, m));
+  timer({ outcome: outcome.kind });
+  providerCalls.inc({ provider, outcome: outcome.kind });
+  return outcome;
 }
 
 /** Where one call goes, and why when it is not where the failover rule would send it. */
@@ -83,6 +88,7 @@ export async function deliverNow(
       call = await admittedOther(p, provider, openReason, tally, policy);
     else call = undefined;
     if (!call) return { provider, outcome, tally };
+    if (call.provider !== provider) failovers.inc({ from: provider, to: call.provider });
   }
   return { tally };
 }

@@ -2,18 +2,36 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { freePort } from '../local/free-port.js';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createDb } from '../db/create-db.js';
 import { activityDepsFromConfig } from './clients.js';
 import { createWorkers } from './create-worker.js';
+import { serveWorkerMetrics } from './metrics-server.js';
 import { ensureRepairScheduleEventually, repairScheduleSettings } from './repair-schedule.js';
 
 const config = loadConfig();
 const logger = createLogger(config);
 if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (for a local setup use `npm run dev`)');
 const dbHandle = await createDb({ url: config.DATABASE_URL });
+// The SDK's own metrics on a loopback port the metrics server appends to each scrape; its log
+// lines go through pino like ours.
+const temporalMetrics = `127.0.0.1:${await freePort()}`;
+Runtime.install({
+  logger: new DefaultLogger('WARN', ({ level, message, meta }) =>
+    logger[level === 'ERROR' ? 'error' : 'warn']({ ...meta, source: 'temporal-sdk' }, message),
+  ),
+  telemetryOptions: {
+    metrics: { prometheus: { bindAddress: temporalMetrics, countersTotalSuffix: true, useSecondsForDurations: true } },
+  },
+});
+const metrics = await serveWorkerMetrics({
+  port: config.WORKER_METRICS_PORT,
+  temporalMetricsUrl: `http://${temporalMetrics}/metrics`,
+  logger,
+});
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
 const deps = await activityDepsFromConfig(config, dbHandle.db);
 // The pre-built bundle: WORKFLOW_BUNDLE_PATH, else (compiled, `node dist/worker/main.js`) the one
@@ -39,6 +57,7 @@ logger.info(
     sesMaxSendRate: deps.sesMaxSendRate,
     workflowBundle: bundlePath ?? 'bundled at start',
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    metricsPort: metrics?.port ?? null,
   },
   'worker running',
 );
@@ -48,4 +67,5 @@ await worker.run();
 deps.smtp.close();
 await connection.close();
 await dbHandle.close();
+await metrics?.close();
 logger.info('worker stopped');

@@ -1,10 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { sql } from 'drizzle-orm';
+import { count, inArray, sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import { Gauge, Registry } from 'prom-client';
+import { collectProcessMetrics, register } from '../../metrics/metrics.js';
 import type { Db } from '../../db/create-db.js';
 import { circuitReport, type ProviderEndpoints } from '../../db/circuits.js';
-import { providers } from '../../db/schema.js';
+import { bulkRecipients, bulks, messages, providers, type MessageStatus } from '../../db/schema.js';
 import { keyChecker } from '../auth.js';
 import { registerEventLoopDelay } from '../event-loop-delay.js';
 import { router } from '../router.js';
@@ -71,7 +72,53 @@ function providerMetrics(db: Db, endpoints: ProviderEndpoints) {
     registers: [registry],
   });
   registerEventLoopDelay(registry);
-  return registry;
+  registerQueueMetrics(db, registry);
+  collectProcessMetrics();
+  // The counters (accepted, outcomes, provider calls…) live in the process's default registry.
+  return Registry.merge([registry, register]);
+}
+
+const waiting: MessageStatus[] = ['queued', 'sending'];
+
+/** What is waiting, read from the database at each scrape (indexed: status, created_at). */
+function registerQueueMetrics(db: Db, registry: Registry) {
+  const oldest = new Gauge({
+    name: 'mailroom_oldest_waiting_seconds',
+    help: 'Age of the oldest single send in a status that should not last: queued (not started) or sending (in a provider call); 0 when none.',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await db
+        .select({
+          status: messages.status,
+          age: sql<number>`extract(epoch from now() - min(${messages.createdAt}))::float8`.mapWith(Number),
+        })
+        .from(messages)
+        .where(inArray(messages.status, waiting))
+        .groupBy(messages.status);
+      for (const status of waiting) oldest.set({ status }, 0);
+      for (const r of rows) oldest.set({ status: r.status }, Math.max(0, r.age ?? 0));
+    },
+  });
+  const recipients = new Gauge({
+    name: 'mailroom_bulk_recipients',
+    help: 'Recipients of running and paused bulks, by status (pending, sending, sent, failed, …).',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      const open = db
+        .select({ id: bulks.id })
+        .from(bulks)
+        .where(inArray(bulks.status, ['running', 'paused']));
+      const rows = await db
+        .select({ status: bulkRecipients.status, n: count() })
+        .from(bulkRecipients)
+        .where(inArray(bulkRecipients.bulkId, open))
+        .groupBy(bulkRecipients.status);
+      recipients.reset();
+      for (const r of rows) recipients.set({ status: r.status }, r.n);
+    },
+  });
 }
 
 const Check = z.object({
@@ -163,6 +210,10 @@ export function healthRoutes(deps: HealthRoutesDeps) {
         path: '/metrics',
         summary: 'Prometheus metrics',
         description:
+          'Counters of this process: `mailroom_sends_accepted_total{kind}`, `mailroom_send_outcomes_total{kind,status,provider}`, ' +
+          '`mailroom_provider_events_total{type}`, `mailroom_suppressions_added_total{reason}` and Node process metrics; ' +
+          'read from the database at each scrape: `mailroom_oldest_waiting_seconds{status=queued|sending}`, ' +
+          '`mailroom_bulk_recipients{status}` (running and paused bulks), ' +
           '`mailroom_provider_circuit_open{provider}` (1 while open), `mailroom_provider_circuit_failures`, ' +
           '`mailroom_provider_circuit_opens`, `mailroom_provider_circuit_last_change_timestamp_seconds`; ' +
           "`mailroom_event_loop_delay_seconds{stat=max|p99|mean}`, the API process's event-loop delay since the previous scrape.",

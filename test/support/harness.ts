@@ -89,6 +89,8 @@ export async function startHarness(opts: HarnessOptions = {}) {
     // test/integration/circuit-breaker.test.ts sets its own.
     CIRCUIT_FAILURES: '1000',
     LOG_LEVEL: 'silent',
+    // Worker processes of one test file (and of files running side by side) each take a free port.
+    WORKER_METRICS_PORT: '0',
     ...sns?.env,
     ...opts.env,
   });

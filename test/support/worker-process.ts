@@ -9,6 +9,8 @@ export interface WorkerProcess {
   ready: Promise<void>;
   exited: Promise<number | null>;
   kill(signal: NodeJS.Signals): Promise<void>;
+  /** Its JSON log lines so far (stdout). */
+  logLines(): Record<string, unknown>[];
 }
 
 /** The production worker entry (`worker/main.ts`) as its own process, as an operator runs it. */
@@ -19,10 +21,12 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stdout = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      stdout += chunk.toString();
       if (output.includes('"worker running"')) resolve();
     });
     child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
@@ -32,6 +36,11 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
     child,
     ready,
     exited,
+    logLines: () =>
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
     async kill(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
