@@ -8,8 +8,14 @@ import {
 } from '@aws-sdk/client-sesv2';
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { serve, type ServerType } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app.js';
 import { sesTenantId } from '../../api/auth.js';
+import { appDeps } from '../../api/listen.js';
+import { freePort } from '../../local/free-port.js';
 import { emailRecord, findEmail, listEmails } from '../../api/records/emails.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
@@ -218,6 +224,55 @@ describe('SES v2 SendEmail through the AWS SDK', () => {
     expect(attempts).toHaveLength(2);
     expect(attempts[0]!.invocation).toBe(attempts[1]!.invocation);
     expect(attempts.every((x) => x.signed)).toBe(true);
+    expect(await deliveredCopies(MessageId!)).toHaveLength(2);
+    expect(atStandIn(a)).toHaveLength(1);
+    expect(atStandIn(b)).toHaveLength(1);
+  });
+});
+
+describe('SES v2 SendEmail during an outage', () => {
+  let deadConnection: Connection;
+  let server: ServerType;
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+    await deadConnection?.close().catch(() => {});
+  });
+
+  it('answers 503 ServiceUnavailable, which the SDK retries, and the retry sends each copy once', async () => {
+    // The same app with Temporal unreachable: the first copy is stored, its start fails.
+    deadConnection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    const noTemporal = createApp(
+      appDeps({
+        config: h.config,
+        db: h.db,
+        temporal: new Client({ connection: deadConnection, namespace: h.config.TEMPORAL_NAMESPACE }),
+        objects: h.objects,
+        logger: { error: () => {} },
+      }),
+    );
+    server = await new Promise<ServerType>((resolve) => {
+      const s: ServerType = serve({ fetch: noTemporal.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    const sdk = client({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    const answers: (number | undefined)[] = [];
+    // The first attempt reaches the app whose Temporal is down; the SDK's retry, the healthy one.
+    sdk.middlewareStack.addRelativeTo(
+      (next: any) => async (args: any) => {
+        if (answers.length > 0) args.request.port = Number(new URL(h.apiUrl).port);
+        try {
+          const result = await next(args);
+          answers.push(result.response.statusCode);
+          return result;
+        } catch (err: any) {
+          answers.push(err.$metadata?.httpStatusCode);
+          throw err;
+        }
+      },
+      { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'outageThenRecovery' },
+    );
+    const [a, b] = [rcpt('outage-a'), rcpt('outage-b')];
+    const { MessageId } = await sdk.send(new SendEmailCommand(simple([a, b])));
+    expect(answers).toEqual([503, 200]);
     expect(await deliveredCopies(MessageId!)).toHaveLength(2);
     expect(atStandIn(a)).toHaveLength(1);
     expect(atStandIn(b)).toHaveLength(1);
