@@ -8,6 +8,7 @@ import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
 import { emailFormRoutes, type EmailFormDeps } from './routes/email-form.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes, type HealthRoutesDeps } from './routes/health.js';
+import { sesV2Routes, type SesV2Deps } from './routes/ses-v2.js';
 import { sesWebhookRoutes, type SesWebhookDeps } from './routes/ses-webhook.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { webhookEndpointRoutes, type WebhookEndpointRoutesDeps } from './routes/webhook-endpoints.js';
@@ -17,6 +18,7 @@ const ignore = { unexpected: () => {}, unavailable: () => {} };
 export interface AppDeps
   extends
     EmailFormDeps,
+    Omit<SesV2Deps, 'logger'>,
     BulkRoutesDeps,
     HealthRoutesDeps,
     WebhookEndpointRoutesDeps,
@@ -48,6 +50,8 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/webhook-endpoints', webhookEndpointRoutes(deps));
   // Drop-in ingresses: other services' shapes onto the same accept path.
   app.route('/api/email', emailFormRoutes(deps));
+  // Signed with AWS Signature Version 4 (SES_ACCESS_KEYS), not bearer keys.
+  app.route('/v2/email', sesV2Routes(deps));
 
   // The document is generated from the routes' own schemas: what validates a request documents it.
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

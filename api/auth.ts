@@ -7,6 +7,12 @@ const digest = (key: string) => createHash('sha256').update(key).digest();
 /** A stable, non-secret id for a key: what the database stores instead of the key. */
 export const apiKeyId = (key: string) => `key_${digest(key).toString('hex').slice(0, 16)}`;
 
+/**
+ * The tenant of an SES access key (`SES_ACCESS_KEYS`): its id is not secret, so it names the
+ * tenant as it is, and the same key keeps its sends across restarts.
+ */
+export const sesTenantId = (accessKeyId: string) => `ses_${accessKeyId}`;
+
 export type AuthEnv = { Variables: { apiKeyId: string } };
 
 /**

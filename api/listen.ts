@@ -36,6 +36,8 @@ export function appDeps(rt: ApiRuntime): AppDeps {
     ...startSettings(config),
     limits: limits(config),
     compatFromAddress: config.COMPAT_FROM_ADDRESS,
+    sesAccessKeys: config.SES_ACCESS_KEYS,
+    sesMaxSendRate: config.SES_MAX_SEND_RATE,
     bulkLimits: {
       ...limits(config),
       maxBulkRecipients: config.BULK_MAX_RECIPIENTS,

@@ -93,6 +93,40 @@ const schema = z.object({
 
   /** The sender of `POST /api/email/send` (the email_server form API); its `sender_name` sets only the display name. */
   COMPAT_FROM_ADDRESS: optionalString,
+  /**
+   * Credentials of the SES v2-compatible endpoint (`/v2/email/…`, AWS Signature Version 4), as
+   * comma-separated `ACCESS_KEY_ID:SECRET` pairs; each pair is its own tenant. Dev mode makes one when empty.
+   */
+  SES_ACCESS_KEYS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const pairs: { accessKeyId: string; secret: string }[] = [];
+      for (const [i, entry] of v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .entries()) {
+        const colon = entry.indexOf(':');
+        const accessKeyId = entry.slice(0, colon);
+        const secret = entry.slice(colon + 1);
+        // Never echo the entry: it holds a secret.
+        if (colon < 0 || !/^[A-Za-z0-9]{4,128}$/.test(accessKeyId))
+          ctx.addIssue({
+            code: 'custom',
+            message: `pair ${i + 1} must be ACCESS_KEY_ID:SECRET, the id 4-128 letters/digits`,
+          });
+        else if (secret.length < 16 || /\s/.test(secret))
+          ctx.addIssue({
+            code: 'custom',
+            message: `pair ${i + 1}: the secret must be at least 16 characters, no spaces`,
+          });
+        else if (pairs.some((p) => p.accessKeyId === accessKeyId))
+          ctx.addIssue({ code: 'custom', message: `access key id ${accessKeyId} appears more than once` });
+        else pairs.push({ accessKeyId, secret });
+      }
+      return pairs;
+    }),
 
   /** Most recipients (to + cc + bcc) in one message. */
   MAX_RECIPIENTS: int(1).default(50),

@@ -35,6 +35,16 @@ if (base.API_KEYS.length === 0) {
   env.API_KEYS = readFileSync(keyFile, 'utf8').trim();
 }
 
+// The same for the SES v2-compatible endpoint: one access key pair, kept across restarts.
+if (base.SES_ACCESS_KEYS.length === 0) {
+  const pairFile = join(dataDir, 'dev-ses-access-key');
+  if (!existsSync(pairFile)) {
+    const id = `AKIAMRDEV${randomBytes(8).toString('hex').toUpperCase().slice(0, 11)}`;
+    writeFileSync(pairFile, `${id}:${randomBytes(30).toString('base64url')}\n`, { mode: 0o600 });
+  }
+  env.SES_ACCESS_KEYS = readFileSync(pairFile, 'utf8').trim();
+}
+
 // Dev mode's receivers are on this machine (a local test server, a tunnel's local end).
 env.WEBHOOK_ALLOW_PRIVATE_TARGETS ||= 'true';
 // The email_server form API needs a sender; the local SES accepts any.
@@ -143,6 +153,7 @@ Mailroom is running (Ctrl-C stops everything)
   API            ${apiUrl}        docs: ${apiUrl}/docs
   Console        ${apiUrl}/console  (sign in with the API key)
   API key        ${config.API_KEYS[0]}
+  SES v2 API     ${apiUrl}  access key ${config.SES_ACCESS_KEYS[0]!.accessKeyId}  secret ${config.SES_ACCESS_KEYS[0]!.secret}
   Temporal UI    ${temporalUi ?? `(external Temporal at ${config.TEMPORAL_ADDRESS})`}
   Mail viewer    ${mailViewer ? `${mailViewer}  (SES emulator; mail to bounce@simulator.amazonses.com bounces)` : `real SES in ${config.AWS_REGION ?? config.SES_ENDPOINT}`}
   SMTP fallback  ${smtpNote}
@@ -151,6 +162,10 @@ Mailroom is running (Ctrl-C stops everything)
 Send one:
   curl -s ${apiUrl}/v1/emails -H "Authorization: Bearer ${config.API_KEYS[0]}" -H 'Content-Type: application/json' \\
     -d '{"from":"Mailroom <hello@example.com>","to":"ana@example.com","subject":"Hi","text":"It works."}'
+
+Or with the AWS SDK (@aws-sdk/client-sesv2), unchanged but for the endpoint:
+  new SESv2Client({ endpoint: '${apiUrl}', region: 'us-east-1',
+    credentials: { accessKeyId: '${config.SES_ACCESS_KEYS[0]!.accessKeyId}', secretAccessKey: '${config.SES_ACCESS_KEYS[0]!.secret}' } })
 `);
 
 let stopping = false;

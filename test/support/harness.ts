@@ -38,6 +38,8 @@ export interface HarnessOptions {
    * on a real port, and the SES stand-in's mailbox simulator posting to its webhook.
    */
   sns?: boolean;
+  /** The app listening on a real port too (`apiUrl`), for clients that speak HTTP themselves (the AWS SDK). */
+  listen?: boolean;
   /** Puts a fault proxy between Mailroom and its dependencies (test/support/faults.ts): the endpoints to use instead. */
   proxy?: (upstreams: Endpoints) => Promise<Endpoints>;
 }
@@ -136,14 +138,16 @@ export async function startHarness(opts: HarnessOptions = {}) {
   );
 
   let server: ServerType | undefined;
+  let apiUrl = '';
   let webhookUrl = '';
-  if (sns) {
+  if (sns || opts.listen) {
     const listening = await new Promise<ServerType>((resolve) => {
       const s: ServerType = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
     });
     server = listening;
-    webhookUrl = `http://127.0.0.1:${(listening.address() as AddressInfo).port}/v1/webhooks/ses`;
-    ses.simulate({ sns, webhookUrl });
+    apiUrl = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+    webhookUrl = `${apiUrl}/v1/webhooks/ses`;
+    if (sns) ses.simulate({ sns, webhookUrl });
   }
 
   async function send(body: unknown, o: { key?: string; idempotencyKey?: string } = {}) {
@@ -169,6 +173,8 @@ export async function startHarness(opts: HarnessOptions = {}) {
     smtp,
     /** With `sns: true`: the local SNS and the app's webhook URL on a real port. */
     sns,
+    /** With `sns` or `listen`: the app's base URL on a real port. */
+    apiUrl,
     webhookUrl,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     send,

@@ -75,6 +75,26 @@ describe('loadConfig', () => {
     expect(loadConfig({ API_KEYS: ' , ' }).API_KEYS).toEqual([]);
   });
 
+  it('reads SES_ACCESS_KEYS as ACCESS_KEY_ID:SECRET pairs, naming a bad pair by position and never echoing it', () => {
+    expect(loadConfig({}).SES_ACCESS_KEYS).toEqual([]);
+    expect(
+      loadConfig({ SES_ACCESS_KEYS: ' AKIA1:secret/with+chars=0123, AKIA2:another-secret-456789 ' }).SES_ACCESS_KEYS,
+    ).toEqual([
+      { accessKeyId: 'AKIA1', secret: 'secret/with+chars=0123' },
+      { accessKeyId: 'AKIA2', secret: 'another-secret-456789' },
+    ]);
+    for (const bad of [
+      'AKIA1',
+      'AK/1:secret-0123456789ab',
+      'AKIA1:short',
+      'AKIA1:secret-0123456789ab,AKIA1:secret-0123456789cd',
+    ]) {
+      const err = errorOf({ SES_ACCESS_KEYS: bad });
+      expect(err.message).toMatch(/^\s+SES_ACCESS_KEYS: /m);
+      expect(err.message).not.toMatch(/secret-0123456789/);
+    }
+  });
+
   it('treats an empty or blank optional URL as unset and trims a set one', () => {
     const config = loadConfig({ DATABASE_URL: '   ', SMTP_URL: '' });
     expect(config.DATABASE_URL).toBeUndefined();
