@@ -5,6 +5,7 @@ import { docsRoutes } from './docs.js';
 import { ApiError, handleError } from './errors.js';
 import { router } from './router.js';
 import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
+import { codecRoutes, type CodecRoutesDeps } from './routes/codec.js';
 import { emailRoutes, type EmailRoutesDeps } from './routes/emails.js';
 import { healthRoutes, type HealthRoutesDeps } from './routes/health.js';
 import { sesWebhookRoutes, type SesWebhookDeps } from './routes/ses-webhook.js';
@@ -20,6 +21,7 @@ export interface AppDeps
     HealthRoutesDeps,
     WebhookEndpointRoutesDeps,
     Omit<SesWebhookDeps, 'logger'>,
+    Pick<CodecRoutesDeps, 'payloadCodec'>,
     Pick<ConsoleDeps, 'console'> {
   logger: Pick<Logger, 'error'> & Partial<Pick<Logger, 'info' | 'warn'>>;
 }
@@ -45,6 +47,8 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/emails', emailRoutes(deps));
   app.route('/v1/bulk', bulkRoutes(deps));
   app.route('/v1/webhook-endpoints', webhookEndpointRoutes(deps));
+  // Its own authentication: a bearer key, or the console's session from the Temporal Web UI.
+  app.route('/codec', codecRoutes({ ...deps, temporalUiUrl: deps.console.temporalUiUrl }));
 
   // The document is generated from the routes' own schemas: what validates a request documents it.
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

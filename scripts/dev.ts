@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
@@ -15,6 +15,7 @@ import { localS3Credentials, startLocalS3 } from '../local/s3-server.js';
 import { SesStandIn } from '../local/ses-stand-in.js';
 import { SmtpSink } from '../local/smtp-sink.js';
 import { startTemporalDevServer } from '../local/temporal-dev-server.js';
+import { temporalClient } from '../temporal/client.js';
 import { activityDepsFromConfig } from '../worker/clients.js';
 import { createWorkers } from '../worker/create-worker.js';
 import { ensureRepairScheduleEventually, repairScheduleSettings } from '../worker/repair-schedule.js';
@@ -35,6 +36,14 @@ if (base.API_KEYS.length === 0) {
   env.API_KEYS = readFileSync(keyFile, 'utf8').trim();
 }
 
+// A stable payload key too: the Temporal history in DATA_DIR stays readable after a restart. It
+// lives next to that history (deleting .data deletes both).
+if (base.PAYLOAD_KEYS.length === 0 && !base.PAYLOAD_PLAINTEXT) {
+  const keyFile = join(dataDir, 'dev-payload-key');
+  if (!existsSync(keyFile)) writeFileSync(keyFile, `dev-1:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  env.PAYLOAD_KEYS = readFileSync(keyFile, 'utf8').trim();
+}
+
 // Dev mode's receivers are on this machine (a local test server, a tunnel's local end).
 env.WEBHOOK_ALLOW_PRIVATE_TARGETS ||= 'true';
 
@@ -47,6 +56,7 @@ if (!process.env.TEMPORAL_ADDRESS) {
     port: 7233,
     uiPort: base.TEMPORAL_UI_PORT,
     logFile: join(dataDir, 'temporal.log'),
+    codecEndpoint: `http://localhost:${base.PORT}/codec`,
   });
   stops.push(server.stop);
   env.TEMPORAL_ADDRESS = server.address;
@@ -118,17 +128,13 @@ const worker = await createWorkers({
   deps,
 });
 const workerDone = worker.run();
-void ensureRepairScheduleEventually(
-  new Client({ connection: workerConnection, namespace: config.TEMPORAL_NAMESPACE }),
-  repairScheduleSettings(config),
-  logger,
-);
+void ensureRepairScheduleEventually(temporalClient(workerConnection, config), repairScheduleSettings(config), logger);
 
 const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
 const api = await listen({
   config,
   db: dbHandle.db,
-  temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+  temporal: temporalClient(connection, config),
   objects: deps.objects,
   logger,
 });
@@ -141,7 +147,7 @@ Mailroom is running (Ctrl-C stops everything)
   API            ${apiUrl}        docs: ${apiUrl}/docs
   Console        ${apiUrl}/console  (sign in with the API key)
   API key        ${config.API_KEYS[0]}
-  Temporal UI    ${temporalUi ?? `(external Temporal at ${config.TEMPORAL_ADDRESS})`}
+  Temporal UI    ${temporalUi ? `${temporalUi}  (payloads are encrypted: see README, "Reading payloads in the Web UI")` : `(external Temporal at ${config.TEMPORAL_ADDRESS})`}
   Mail viewer    ${mailViewer ? `${mailViewer}  (SES emulator; mail to bounce@simulator.amazonses.com bounces)` : `real SES in ${config.AWS_REGION ?? config.SES_ENDPOINT}`}
   SMTP fallback  ${smtpNote}
   Database       ${config.DATABASE_URL ? 'DATABASE_URL' : `PGlite in ${join(dataDir, 'pglite')}`}

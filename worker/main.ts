@@ -1,13 +1,13 @@
 // Production entry of the worker: polls the task queue, runs workflows and their activities.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createDb } from '../db/create-db.js';
 import { activityDepsFromConfig } from './clients.js';
 import { createWorkers } from './create-worker.js';
+import { temporalClient } from '../temporal/client.js';
 import { ensureRepairScheduleEventually, repairScheduleSettings } from './repair-schedule.js';
 
 const config = loadConfig();
@@ -27,11 +27,7 @@ const worker = await createWorkers({
   deps,
   ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
 });
-void ensureRepairScheduleEventually(
-  new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
-  repairScheduleSettings(config),
-  logger,
-);
+void ensureRepairScheduleEventually(temporalClient(connection, config), repairScheduleSettings(config), logger);
 logger.info(
   {
     taskQueue: config.TEMPORAL_TASK_QUEUE,

@@ -43,8 +43,11 @@ export function consoleRoutes(deps: ConsoleDeps) {
   const ttlSeconds = deps.console.sessionHours * 3600;
   const app = new Hono<ConsoleEnv>();
 
-  const cookieOptions = (c: Context) => ({
-    path: '/console',
+  // The session is sent to the console and to the codec endpoint (the Temporal Web UI decrypting
+  // payloads from a signed-in browser), nowhere else.
+  const cookiePaths = ['/console', '/codec'];
+  const cookieOptions = (c: Context, path: string) => ({
+    path,
     httpOnly: true,
     sameSite: 'Strict' as const,
     // Behind a TLS-terminating proxy the app sees http; the header can only make the cookie stricter.
@@ -104,7 +107,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
     if ('error' in checked)
       return page(c, 401, { title: 'Sign in', children: <SignIn next={next} error="That API key is not valid." /> });
     const { cookie } = signer.issue(checked.id, ttlSeconds);
-    setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions(c), maxAge: ttlSeconds });
+    for (const path of cookiePaths)
+      setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions(c, path), maxAge: ttlSeconds });
     return c.redirect(next, 303);
   });
 
@@ -139,7 +143,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   );
 
   app.post('/sign-out', (c) => {
-    deleteCookie(c, SESSION_COOKIE, cookieOptions(c));
+    for (const path of cookiePaths) deleteCookie(c, SESSION_COOKIE, cookieOptions(c, path));
     return c.redirect('/console/sign-in', 303);
   });
   app.get('/', (c) => c.redirect('/console/sends', 303));

@@ -2,7 +2,7 @@
 // dependency, never a 500; nothing half stored; a send stored before Temporal failed stays
 // `queued` and is started later (same Idempotency-Key, or the repair schedule).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../api/app.js';
@@ -12,6 +12,7 @@ import { createDb, type DbHandle } from '../../db/create-db.js';
 import { bulkRecipients, bulks, messages } from '../../db/schema.js';
 import { freePort } from '../../local/free-port.js';
 import { createObjectStore, createS3Client } from '../../storage/object-store.js';
+import { temporalClient } from '../../temporal/client.js';
 import { ensureRepairSchedule, repairScheduleId } from '../../worker/repair-schedule.js';
 import { bulkWorkflowId, emailWorkflowId } from '../../workflows/contracts.js';
 import { API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
@@ -55,9 +56,7 @@ beforeAll(async () => {
   // Lazy: a Connection.connect to a closed port would fail here, not in the request.
   deadConnection = Connection.lazy({ address: `127.0.0.1:${temporalPort}` });
   noDatabase = appWith({ db: deadDb.db });
-  noTemporal = appWith({
-    temporal: new Client({ connection: deadConnection, namespace: h.config.TEMPORAL_NAMESPACE }),
-  });
+  noTemporal = appWith({ temporal: temporalClient(deadConnection, h.config) });
   noStorage = appWith({
     objects: createObjectStore(
       createS3Client({
