@@ -32,9 +32,10 @@ export function createApp(deps: AppDeps) {
   app.onError((err, c) =>
     handleError(err, c, {
       unexpected: (e) => deps.logger.error({ err: e, path: c.req.path }, 'unhandled error'),
-      // An outage is not a bug: its message says enough, without a stack per refused request.
+      // An outage is not a bug: no stack per refused request. The logger's serializer keeps a
+      // database error to its class and code (drizzle's message quotes every bound value).
       unavailable: (e, dependency) =>
-        deps.logger.error({ dependency, error: e.message, path: c.req.path }, 'dependency unavailable'),
+        deps.logger.error({ dependency, err: e, path: c.req.path }, 'dependency unavailable'),
     }),
   );
   app.notFound((c) => handleError(new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`), c, ignore));

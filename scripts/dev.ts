@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createDb } from '../db/create-db.js';
@@ -18,11 +18,15 @@ import { startTemporalDevServer } from '../local/temporal-dev-server.js';
 import { temporalClient } from '../temporal/client.js';
 import { activityDepsFromConfig } from '../worker/clients.js';
 import { createWorkers } from '../worker/create-worker.js';
+import { temporalLogger } from '../worker/temporal-logger.js';
 import { ensureRepairScheduleEventually, repairScheduleSettings } from '../worker/repair-schedule.js';
 import { resolveTemporalCli } from './temporal-cli.mjs';
 
 const env = { ...process.env };
 const base = loadConfig(env);
+const logger = createLogger(base);
+// Before anything of the SDK's native side starts (the worker's connection, a downloaded dev server).
+Runtime.install({ logger: temporalLogger(logger, base.LOG_LEVEL) });
 const dataDir = resolve(base.DATA_DIR);
 mkdirSync(dataDir, { recursive: true });
 const say = (m: string) => console.log(`[dev] ${m}`);
@@ -113,7 +117,6 @@ if (!base.SMTP_URL) {
 }
 
 const config = loadConfig(env);
-const logger = createLogger(config);
 const dbHandle = await createDb(
   config.DATABASE_URL ? { url: config.DATABASE_URL } : { pglitePath: join(dataDir, 'pglite') },
 );

@@ -1,18 +1,20 @@
 // Production entry of the worker: polls the task queue, runs workflows and their activities.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createDb } from '../db/create-db.js';
 import { activityDepsFromConfig } from './clients.js';
 import { createWorkers } from './create-worker.js';
 import { temporalClient } from '../temporal/client.js';
+import { temporalLogger } from './temporal-logger.js';
 import { ensureRepairScheduleEventually, repairScheduleSettings } from './repair-schedule.js';
 
 const config = loadConfig();
 const logger = createLogger(config);
 if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (for a local setup use `npm run dev`)');
+Runtime.install({ logger: temporalLogger(logger, config.LOG_LEVEL) });
 const dbHandle = await createDb({ url: config.DATABASE_URL });
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
 const deps = await activityDepsFromConfig(config, dbHandle.db);
