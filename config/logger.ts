@@ -48,7 +48,8 @@ function chainOf(err: unknown): ErrorNode[] {
   return out;
 }
 
-const className = (e: ErrorNode) => (e.constructor?.name && e.constructor.name !== 'Error' ? e.constructor.name : e.name);
+const className = (e: ErrorNode) =>
+  e.constructor?.name && e.constructor.name !== 'Error' ? e.constructor.name : e.name;
 
 /**
  * A database error, in any of its wrappings: drizzle's DrizzleQueryError (its message is the SQL
@@ -80,10 +81,7 @@ export function loggableError(err: unknown): Record<string, unknown> {
 }
 
 /** The one logger; request and send logs are its children, carrying messageId. */
-export function createLogger(
-  config: Pick<Config, 'LOG_LEVEL'>,
-  destination?: pino.DestinationStream,
-): pino.Logger {
+export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: pino.DestinationStream): pino.Logger {
   return pino(
     {
       level: config.LOG_LEVEL,

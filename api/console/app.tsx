@@ -58,8 +58,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const dependency = err instanceof ApiError ? undefined : unavailableDependency(err);
     const known = err instanceof ApiError ? err : dependency ? unavailable(dependency, { cause: err }) : undefined;
     if (!known) deps.logger.error({ err, path: c.req.path }, 'unhandled error');
-    else if (dependency)
-      deps.logger.error({ dependency, err, path: c.req.path }, 'dependency unavailable');
+    else if (dependency) deps.logger.error({ dependency, err, path: c.req.path }, 'dependency unavailable');
     if (known?.code === 'service_unavailable') c.header('Retry-After', String(RETRY_AFTER_SECONDS));
     const status = known ? errorStatus[known.code] : 500;
     const viewer = c.get('viewer');
