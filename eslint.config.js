@@ -56,4 +56,10 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // Modules the Temporal SDK loads by path with require() (see temporal/failure-converter.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', exports: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

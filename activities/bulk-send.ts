@@ -152,7 +152,7 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
       onLost(err, seqs) {
         // Those rows stay `sending`: the next attempt counts each as an unanswered call.
         stopped ??= err;
-        log.error('could not record recipient outcomes', { bulkId: input.bulkId, seqs, error: err.message });
+        log.error('could not record recipient outcomes', { bulkId: input.bulkId, seqs, error: err });
       },
     });
     /** The outcome is written with the next flush; until then the row stays `sending`. */
@@ -255,7 +255,7 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
             // Not a provider answer (deliverNow classifies those): the row stays `sending`, and the
             // next attempt counts it unknown.
             stopped ??= err;
-            log.error('could not send a recipient', { bulkId: input.bulkId, seq: row.seq, error: err.message });
+            log.error('could not send a recipient', { bulkId: input.bulkId, seq: row.seq, error: err });
           });
       }
     }

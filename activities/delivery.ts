@@ -175,7 +175,7 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
         unwritten = record;
         await retryWrite(() => recordAttempt(db, record), RECORD_BUDGET_MS).then(
           () => (unwritten = undefined),
-          (err: Error) => log.warn('attempt record deferred to the record step', { messageId, error: err.message }),
+          (err: Error) => log.warn('attempt record deferred to the record step', { messageId, error: err }),
         );
       },
     });
@@ -249,7 +249,7 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       const record = async () => emitSendOutcome(db, deps.emitEvent, await writeOutcome(db, { messageId, ...result }));
       const recorded = await retryWrite(record, RECORD_BUDGET_MS).then(
         () => true,
-        (err: Error) => (log.warn('outcome deferred to the record step', { messageId, error: err.message }), false),
+        (err: Error) => (log.warn('outcome deferred to the record step', { messageId, error: err }), false),
       );
       return { ...result, recorded };
     },

@@ -49,7 +49,7 @@ export function createProviderHealth(
         // The last known state serves for another period: a database outage must not make every
         // call wait for a query that will fail.
         fetchedAt = Date.now();
-        logger.warn('could not read provider circuits; using the last known', { error: err.message });
+        logger.warn('could not read provider circuits; using the last known', { error: err });
       })
       .finally(() => (refreshing = undefined));
     return refreshing;
@@ -77,7 +77,7 @@ export function createProviderHealth(
       }
       await refresh();
     } catch (err) {
-      logger.warn('could not claim a provider probe', { provider, error: (err as Error).message });
+      logger.warn('could not claim a provider probe', { provider, error: err });
     }
     const now = cache.get(provider)!;
     return now.state === 'open' ? { ok: false, reason: describeOpen(now) } : { ok: true };
@@ -155,7 +155,7 @@ export function createProviderHealth(
         );
       } catch (err) {
         // The breaker is advice: its database being away never changes a send's outcome.
-        logger.warn('could not record provider health', { provider, error: (err as Error).message });
+        logger.warn('could not record provider health', { provider, error: err });
         return openReason(cache.get(provider));
       }
     },

@@ -58,7 +58,7 @@ export function createRepairActivities({ db, temporal, starts }: RepairDeps) {
       counts.started++;
     } catch (err) {
       counts.failed++;
-      log.warn('repair could not start a queued send', { workflowId, error: (err as Error).message });
+      log.warn('repair could not start a queued send', { workflowId, error: err });
     }
   }
 

@@ -5,6 +5,7 @@ import { docsRoutes } from './docs.js';
 import { ApiError, handleError } from './errors.js';
 import { router } from './router.js';
 import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
+import { codecRoutes, type CodecRoutesDeps } from './routes/codec.js';
 import { emailFormRoutes, type EmailFormDeps } from './routes/email-form.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes, type HealthRoutesDeps } from './routes/health.js';
@@ -23,6 +24,7 @@ export interface AppDeps
     HealthRoutesDeps,
     WebhookEndpointRoutesDeps,
     Omit<SesWebhookDeps, 'logger'>,
+    Pick<CodecRoutesDeps, 'payloadCodec'>,
     Pick<ConsoleDeps, 'console'> {
   logger: Pick<Logger, 'error'> & Partial<Pick<Logger, 'info' | 'warn'>>;
 }
@@ -33,9 +35,10 @@ export function createApp(deps: AppDeps) {
   app.onError((err, c) =>
     handleError(err, c, {
       unexpected: (e) => deps.logger.error({ err: e, path: c.req.path }, 'unhandled error'),
-      // An outage is not a bug: its message says enough, without a stack per refused request.
+      // An outage is not a bug: no stack per refused request. The logger's serializer keeps a
+      // database error to its class and code (drizzle's message quotes every bound value).
       unavailable: (e, dependency) =>
-        deps.logger.error({ dependency, error: e.message, path: c.req.path }, 'dependency unavailable'),
+        deps.logger.error({ dependency, err: e, path: c.req.path }, 'dependency unavailable'),
     }),
   );
   app.notFound((c) => handleError(new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`), c, ignore));
@@ -52,6 +55,8 @@ export function createApp(deps: AppDeps) {
   app.route('/api/email', emailFormRoutes(deps));
   // Signed with AWS Signature Version 4 (SES_ACCESS_KEYS), not bearer keys.
   app.route('/v2/email', sesV2Routes(deps));
+  // Its own authentication: a bearer key, or the console's session from the Temporal Web UI.
+  app.route('/codec', codecRoutes({ ...deps, temporalUiUrl: deps.console.temporalUiUrl }));
 
   // The document is generated from the routes' own schemas: what validates a request documents it.
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

@@ -12,6 +12,7 @@ import {
 import type { Db } from '../db/create-db.js';
 import { createEventEmitter } from '../activities/webhooks.js';
 import { startSettings } from '../sends/start-workflows.js';
+import { payloadCodec } from '../temporal/data-converter.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createApp, type AppDeps } from './app.js';
 
@@ -53,6 +54,7 @@ export function appDeps(rt: ApiRuntime): AppDeps {
     sns: snsSettings(config),
     breaker: breakerSettings(config),
     console: consoleSettings(config),
+    payloadCodec: payloadCodec(config),
   };
 }
 

@@ -1,8 +1,9 @@
 // Production entry of the API: reads config, builds the real clients, listens on PORT.
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createDb } from '../db/create-db.js';
+import { temporalClient } from '../temporal/client.js';
 import { objectStoreFromConfig } from '../worker/clients.js';
 import { listen } from './listen.js';
 
@@ -13,7 +14,7 @@ if (config.API_KEYS.length === 0) throw new Error('API_KEYS is required: comma-s
 const dbHandle = await createDb({ url: config.DATABASE_URL });
 // Lazy: the API starts (and answers 503 on sends, `/ready` says why) while Temporal is down.
 const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
-const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+const temporal = temporalClient(connection, config);
 const server = await listen({
   config,
   db: dbHandle.db,

@@ -13,6 +13,14 @@ const commaList = z
       .filter(Boolean),
   );
 
+/** `id:key`, the key 32 bytes in base64 (`openssl rand -base64 32`); the message never shows the key. */
+const payloadKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}:/, 'each entry is `id:base64-key`, the id of letters, digits, `_`, `.` or `-`')
+  .refine((v) => Buffer.from(v.slice(v.indexOf(':') + 1), 'base64').length === 32, {
+    message: 'each key must be 32 bytes in base64 (openssl rand -base64 32)',
+  });
+
 /**
  * Every setting Mailroom reads, all from the environment. Defaults make `npm run dev` work on a
  * laptop; production sets the URLs. `.env.example` and the README's table document each one.
@@ -22,6 +30,16 @@ const schema = z.object({
   PORT: int(0, 65535).default(3000),
   /** Comma-separated API keys accepted as `Authorization: Bearer <key>`. Dev mode makes one when empty. */
   API_KEYS: commaList,
+  /**
+   * Keys that encrypt every payload Mailroom exchanges with Temporal (AES-256-GCM): `id:base64`,
+   * comma-separated. The first encrypts; every one decrypts, so a key is rotated by putting a new
+   * one first and keeping the old while histories it encrypted are kept. API and workers need the
+   * same list. Dev mode makes one when empty; production refuses to start without one unless
+   * PAYLOAD_PLAINTEXT=true.
+   */
+  PAYLOAD_KEYS: commaList.pipe(z.array(payloadKey)),
+  /** The explicit choice to keep Temporal payloads (subjects, addresses, summaries) in plaintext: no PAYLOAD_KEYS. */
+  PAYLOAD_PLAINTEXT: bool.default(false),
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where dev mode keeps its state (Temporal db, PGlite, S3 objects). */
@@ -215,12 +233,20 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable (`PORT=`) means unset, as .env.example says, not the number 0.
   const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
-  const result = schema.superRefine(localSnsTrust).safeParse(set);
+  const result = schema.superRefine(localSnsTrust).superRefine(payloadEncryption).safeParse(set);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return result.data;
+}
+
+function payloadEncryption(c: z.infer<typeof schema>, ctx: z.RefinementCtx) {
+  const ids = c.PAYLOAD_KEYS.map((k) => k.slice(0, k.indexOf(':')));
+  if (new Set(ids).size !== ids.length)
+    ctx.addIssue({ code: 'custom', path: ['PAYLOAD_KEYS'], message: 'each key id may appear once' });
+  if (c.PAYLOAD_PLAINTEXT && ids.length > 0)
+    ctx.addIssue({ code: 'custom', path: ['PAYLOAD_PLAINTEXT'], message: 'cannot be true while PAYLOAD_KEYS is set' });
 }
 
 // Trusting a local signing certificate lets whoever runs that host forge SES events: only for a

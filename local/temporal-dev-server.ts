@@ -19,6 +19,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** Where the server's own output goes (it is chatty). */
   logFile?: string;
+  /** The Web UI decodes payloads through this codec endpoint (Mailroom's `<api>/codec`). */
+  codecEndpoint?: string;
 }
 
 // The SDK's own CI runs the dev server this way: in-memory SQLite has shown "no such table" flakes.
@@ -50,11 +52,13 @@ export function devServerArgs(o: {
   namespace?: string;
   uiPort?: number;
   partitions?: number;
+  codecEndpoint?: string;
 }) {
   return [
     ...['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--db-filename', o.dbFile],
     ...['--namespace', o.namespace ?? 'default', '--log-level', 'warn', ...mailroomFlags(o.partitions)],
     ...(o.uiPort ? ['--ui-port', String(o.uiPort)] : ['--headless']),
+    ...(o.uiPort && o.codecEndpoint ? ['--ui-codec-endpoint', o.codecEndpoint] : []),
   ];
 }
 
@@ -86,8 +90,12 @@ export async function startTemporalDevServer(o: DevServerOptions): Promise<DevSe
     await stop();
     throw err;
   }
-  return { address, uiUrl: o.uiPort ? `http://127.0.0.1:${o.uiPort}` : undefined, stop };
+  return { address, uiUrl: uiUrl(o.uiPort), stop };
 }
+
+// `localhost`, like the API's URL: the UI and the API are then one site, so the console's
+// SameSite=Strict session reaches the codec endpoint from the UI's pages.
+const uiUrl = (port: number | undefined) => (port ? `http://localhost:${port}` : undefined);
 
 async function connectWhenUp(address: string, exitCode: () => number | null | undefined): Promise<Connection> {
   const deadline = Date.now() + 60_000;
@@ -151,13 +159,13 @@ async function startWithSdkDownload(o: DevServerOptions, namespace: string): Pro
       namespace,
       ui: Boolean(o.uiPort),
       uiPort: o.uiPort,
-      extraArgs: mailroomFlags(),
+      extraArgs: [...mailroomFlags(), ...(o.uiPort && o.codecEndpoint ? ['--ui-codec-endpoint', o.codecEndpoint] : [])],
     },
   });
   await ensureSearchAttributes(env.connection, namespace);
   return {
     address: env.address,
-    uiUrl: o.uiPort ? `http://127.0.0.1:${o.uiPort}` : undefined,
+    uiUrl: uiUrl(o.uiPort),
     stop: () => env.teardown(),
   };
 }

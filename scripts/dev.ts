@@ -4,8 +4,8 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createDb } from '../db/create-db.js';
@@ -15,13 +15,18 @@ import { localS3Credentials, startLocalS3 } from '../local/s3-server.js';
 import { SesStandIn } from '../local/ses-stand-in.js';
 import { SmtpSink } from '../local/smtp-sink.js';
 import { startTemporalDevServer } from '../local/temporal-dev-server.js';
+import { temporalClient } from '../temporal/client.js';
 import { activityDepsFromConfig } from '../worker/clients.js';
 import { createWorkers } from '../worker/create-worker.js';
+import { temporalLogger } from '../worker/temporal-logger.js';
 import { ensureRepairScheduleEventually, repairScheduleSettings } from '../worker/repair-schedule.js';
 import { resolveTemporalCli } from './temporal-cli.mjs';
 
 const env = { ...process.env };
 const base = loadConfig(env);
+const logger = createLogger(base);
+// Before anything of the SDK's native side starts (the worker's connection, a downloaded dev server).
+Runtime.install({ logger: temporalLogger(logger, base.LOG_LEVEL) });
 const dataDir = resolve(base.DATA_DIR);
 mkdirSync(dataDir, { recursive: true });
 const say = (m: string) => console.log(`[dev] ${m}`);
@@ -45,6 +50,14 @@ if (base.SES_ACCESS_KEYS.length === 0) {
   env.SES_ACCESS_KEYS = readFileSync(pairFile, 'utf8').trim();
 }
 
+// A stable payload key too: the Temporal history in DATA_DIR stays readable after a restart. It
+// lives next to that history (deleting .data deletes both).
+if (base.PAYLOAD_KEYS.length === 0 && !base.PAYLOAD_PLAINTEXT) {
+  const keyFile = join(dataDir, 'dev-payload-key');
+  if (!existsSync(keyFile)) writeFileSync(keyFile, `dev-1:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  env.PAYLOAD_KEYS = readFileSync(keyFile, 'utf8').trim();
+}
+
 // Dev mode's receivers are on this machine (a local test server, a tunnel's local end).
 env.WEBHOOK_ALLOW_PRIVATE_TARGETS ||= 'true';
 // The email_server form API needs a sender; the local SES accepts any.
@@ -59,6 +72,7 @@ if (!process.env.TEMPORAL_ADDRESS) {
     port: 7233,
     uiPort: base.TEMPORAL_UI_PORT,
     logFile: join(dataDir, 'temporal.log'),
+    codecEndpoint: `http://localhost:${base.PORT}/codec`,
   });
   stops.push(server.stop);
   env.TEMPORAL_ADDRESS = server.address;
@@ -115,7 +129,6 @@ if (!base.SMTP_URL) {
 }
 
 const config = loadConfig(env);
-const logger = createLogger(config);
 const dbHandle = await createDb(
   config.DATABASE_URL ? { url: config.DATABASE_URL } : { pglitePath: join(dataDir, 'pglite') },
 );
@@ -130,17 +143,13 @@ const worker = await createWorkers({
   deps,
 });
 const workerDone = worker.run();
-void ensureRepairScheduleEventually(
-  new Client({ connection: workerConnection, namespace: config.TEMPORAL_NAMESPACE }),
-  repairScheduleSettings(config),
-  logger,
-);
+void ensureRepairScheduleEventually(temporalClient(workerConnection, config), repairScheduleSettings(config), logger);
 
 const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
 const api = await listen({
   config,
   db: dbHandle.db,
-  temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+  temporal: temporalClient(connection, config),
   objects: deps.objects,
   logger,
 });
@@ -154,7 +163,7 @@ Mailroom is running (Ctrl-C stops everything)
   Console        ${apiUrl}/console  (sign in with the API key)
   API key        ${config.API_KEYS[0]}
   SES v2 API     ${apiUrl}  access key ${config.SES_ACCESS_KEYS[0]!.accessKeyId}  secret ${config.SES_ACCESS_KEYS[0]!.secret}
-  Temporal UI    ${temporalUi ?? `(external Temporal at ${config.TEMPORAL_ADDRESS})`}
+  Temporal UI    ${temporalUi ? `${temporalUi}  (payloads are encrypted: see README, "Reading payloads in the Web UI")` : `(external Temporal at ${config.TEMPORAL_ADDRESS})`}
   Mail viewer    ${mailViewer ? `${mailViewer}  (SES emulator; mail to bounce@simulator.amazonses.com bounces)` : `real SES in ${config.AWS_REGION ?? config.SES_ENDPOINT}`}
   SMTP fallback  ${smtpNote}
   Database       ${config.DATABASE_URL ? 'DATABASE_URL' : `PGlite in ${join(dataDir, 'pglite')}`}

@@ -112,13 +112,17 @@ export async function startMessageWorkflow(
     policy: settings.policy,
     ...windowOf(m),
   };
-  const recipients = [...m.to, ...m.cc, ...m.bcc].map(bareAddress);
+  // Search attributes are indexed in plaintext (no codec touches them): Bcc recipients, whom the
+  // other recipients must not learn of, stay out of them, and out of the summary too.
+  const recipients = [...m.to, ...m.cc].map(bareAddress);
+  const bcc = m.bcc.length > 0 ? ` +${m.bcc.length} Bcc` : '';
   const more = recipients.length > 3 ? ` +${recipients.length - 3}` : '';
   await startOnce<typeof sendEmail>(temporal, sendEmailWorkflowType, {
     taskQueue: settings.taskQueue,
     workflowId: emailWorkflowId(m.id),
     args: [input],
-    staticSummary: `${m.subject.slice(0, 80)} → ${recipients.slice(0, 3).join(', ')}${more}`,
+    // Encrypted by the payload codec like every payload: the Web UI shows it through the codec endpoint.
+    staticSummary: `${m.subject.slice(0, 80)} → ${recipients.slice(0, 3).join(', ')}${more}${bcc}`,
     typedSearchAttributes: [
       { key: mailKindKey, value: 'single' },
       { key: mailStatusKey, value: m.scheduledAt ? 'scheduled' : 'queued' },

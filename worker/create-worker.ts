@@ -6,10 +6,15 @@ import {
   type WorkflowBundle,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
-import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Config } from '../config/config.js';
 import { startSettings, type StartConfig } from '../sends/start-workflows.js';
+import { temporalClient } from '../temporal/client.js';
+import {
+  failureConverterPath,
+  temporalDataConverter,
+  type PayloadEncryptionConfig,
+} from '../temporal/data-converter.js';
 
 // workflows/index.ts under tsx, workflows/index.js when this module runs compiled from dist/.
 export const workflowsPath = fileURLToPath(
@@ -23,6 +28,7 @@ export interface WorkerOptions {
    * the repair needs to start sends as the API does. */
   config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'BULK_TASK_QUEUE' | 'BULK_BATCH_SIZE'> &
     Partial<Pick<Config, 'WORKER_MAX_CACHED_WORKFLOWS'>> &
+    PayloadEncryptionConfig &
     StartConfig;
   deps: ActivityDeps;
   /** A pre-built bundle (tests build one per run); otherwise the worker bundles at start. */
@@ -30,7 +36,8 @@ export interface WorkerOptions {
 }
 
 export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  // The workflow side of failure conversion runs inside the bundle: it encodes failure text too.
+  return bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietBundlerLogger });
 }
 
 const noop = () => {};
@@ -55,12 +62,14 @@ export interface Workers {
  */
 export async function createWorkers(o: WorkerOptions): Promise<Workers> {
   // The repair activity starts workflows through the worker's own connection.
-  const temporal = new Client({ connection: o.connection, namespace: o.config.TEMPORAL_NAMESPACE });
+  const dataConverter = temporalDataConverter(o.config);
+  const temporal = temporalClient(o.connection, o.config);
   const activities = createActivities({ ...o.deps, temporal, starts: startSettings(o.config) });
   const main = await Worker.create({
     connection: o.connection,
     namespace: o.config.TEMPORAL_NAMESPACE,
     taskQueue: o.config.TEMPORAL_TASK_QUEUE,
+    dataConverter,
     activities,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath }),
     // Open workflows kept in memory (the SDK's default grows with the heap limit: thousands). A
@@ -73,6 +82,7 @@ export async function createWorkers(o: WorkerOptions): Promise<Workers> {
     connection: o.connection,
     namespace: o.config.TEMPORAL_NAMESPACE,
     taskQueue: o.config.BULK_TASK_QUEUE,
+    dataConverter,
     activities: { sendBulkBatch: activities.sendBulkBatch },
     // Enforced by the Temporal server across every worker on this queue: a batch is
     // bulkBatchSize messages, so this caps the sum of all bulks at the SES quota.

@@ -1,8 +1,7 @@
 // Production entry of the worker: polls the task queue, runs workflows and their activities.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { freePort } from '../local/free-port.js';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
@@ -10,23 +9,23 @@ import { createDb } from '../db/create-db.js';
 import { activityDepsFromConfig } from './clients.js';
 import { createWorkers } from './create-worker.js';
 import { serveWorkerMetrics } from './metrics-server.js';
+import { temporalClient } from '../temporal/client.js';
+import { temporalLogger } from './temporal-logger.js';
 import { ensureRepairScheduleEventually, repairScheduleSettings } from './repair-schedule.js';
 
 const config = loadConfig();
 const logger = createLogger(config);
 if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (for a local setup use `npm run dev`)');
-const dbHandle = await createDb({ url: config.DATABASE_URL });
-// The SDK's own metrics on a loopback port the metrics server appends to each scrape; its log
-// lines go through pino like ours.
+// The SDK's log goes through pino like ours; its metrics to a loopback port the metrics server
+// appends to each scrape.
 const temporalMetrics = `127.0.0.1:${await freePort()}`;
 Runtime.install({
-  logger: new DefaultLogger('WARN', ({ level, message, meta }) =>
-    logger[level === 'ERROR' ? 'error' : 'warn']({ ...meta, source: 'temporal-sdk' }, message),
-  ),
+  logger: temporalLogger(logger, config.LOG_LEVEL),
   telemetryOptions: {
     metrics: { prometheus: { bindAddress: temporalMetrics, countersTotalSuffix: true, useSecondsForDurations: true } },
   },
 });
+const dbHandle = await createDb({ url: config.DATABASE_URL });
 const metrics = await serveWorkerMetrics({
   port: config.WORKER_METRICS_PORT,
   temporalMetricsUrl: `http://${temporalMetrics}/metrics`,
@@ -45,11 +44,7 @@ const worker = await createWorkers({
   deps,
   ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
 });
-void ensureRepairScheduleEventually(
-  new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
-  repairScheduleSettings(config),
-  logger,
-);
+void ensureRepairScheduleEventually(temporalClient(connection, config), repairScheduleSettings(config), logger);
 logger.info(
   {
     taskQueue: config.TEMPORAL_TASK_QUEUE,

@@ -85,7 +85,7 @@ export async function ensureRepairScheduleEventually(
       log.info({ scheduleId: repairScheduleId(s.taskQueue), outcome, ...s }, 'repair schedule ready');
       return;
     } catch (err) {
-      log.warn({ error: (err as Error).message }, 'could not ensure the repair schedule; retrying');
+      log.warn({ err }, 'could not ensure the repair schedule; retrying');
       await new Promise((r) => setTimeout(r, retryMs).unref());
     }
   }

@@ -83,6 +83,7 @@ export const PermanentInfrastructureErrorType = 'PermanentInfrastructureError';
 // Registered by the dev launcher, the test setup and the compose stack (scripts/search-attributes).
 export const mailKindKey: SearchAttributeKey<'KEYWORD'> = { name: 'MailKind', type: 'KEYWORD' };
 export const mailStatusKey: SearchAttributeKey<'KEYWORD'> = { name: 'MailStatus', type: 'KEYWORD' };
+/** A send's To and Cc addresses (the first 50), never its Bcc: search attributes are stored in plaintext. */
 export const mailRecipientsKey: SearchAttributeKey<'KEYWORD_LIST'> = {
   name: 'MailRecipients',
   type: 'KEYWORD_LIST',

@@ -43,8 +43,11 @@ export function consoleRoutes(deps: ConsoleDeps) {
   const ttlSeconds = deps.console.sessionHours * 3600;
   const app = new Hono<ConsoleEnv>();
 
-  const cookieOptions = (c: Context) => ({
-    path: '/console',
+  // The session is sent to the console and to the codec endpoint (the Temporal Web UI decrypting
+  // payloads from a signed-in browser), nowhere else.
+  const cookiePaths = ['/console', '/codec'];
+  const cookieOptions = (c: Context, path: string) => ({
+    path,
     httpOnly: true,
     sameSite: 'Strict' as const,
     // Behind a TLS-terminating proxy the app sees http; the header can only make the cookie stricter.
@@ -55,8 +58,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const dependency = err instanceof ApiError ? undefined : unavailableDependency(err);
     const known = err instanceof ApiError ? err : dependency ? unavailable(dependency, { cause: err }) : undefined;
     if (!known) deps.logger.error({ err, path: c.req.path }, 'unhandled error');
-    else if (dependency)
-      deps.logger.error({ dependency, error: err.message, path: c.req.path }, 'dependency unavailable');
+    else if (dependency) deps.logger.error({ dependency, err, path: c.req.path }, 'dependency unavailable');
     if (known?.code === 'service_unavailable') c.header('Retry-After', String(RETRY_AFTER_SECONDS));
     const status = known ? errorStatus[known.code] : 500;
     const viewer = c.get('viewer');
@@ -104,7 +106,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
     if ('error' in checked)
       return page(c, 401, { title: 'Sign in', children: <SignIn next={next} error="That API key is not valid." /> });
     const { cookie } = signer.issue(checked.id, ttlSeconds);
-    setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions(c), maxAge: ttlSeconds });
+    for (const path of cookiePaths)
+      setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions(c, path), maxAge: ttlSeconds });
     return c.redirect(next, 303);
   });
 
@@ -139,7 +142,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   );
 
   app.post('/sign-out', (c) => {
-    deleteCookie(c, SESSION_COOKIE, cookieOptions(c));
+    for (const path of cookiePaths) deleteCookie(c, SESSION_COOKIE, cookieOptions(c, path));
     return c.redirect('/console/sign-in', 303);
   });
   app.get('/', (c) => c.redirect('/console/sends', 303));

@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { count, inArray, sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { loggableError } from '../../config/logger.js';
 import { Gauge, Registry } from 'prom-client';
 import { collectProcessMetrics, register } from '../../metrics/metrics.js';
 import type { Db } from '../../db/create-db.js';
@@ -16,13 +18,19 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
   ]);
 
-async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
+async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; error?: unknown }> {
   try {
     await withTimeout(probe(), 2_000);
     return { ok: true };
   } catch (err) {
-    return { ok: false, error: (err as Error).message };
+    return { ok: false, error: err };
   }
+}
+
+/** What an operator's `/ready` says of a failed check: the error's class and code, never its text. */
+function reason(err: unknown): string {
+  const e = loggableError(err);
+  return [e.class, e.code].filter((v) => v !== undefined).join(' ') || 'failed';
 }
 
 export interface HealthRoutesDeps {
@@ -31,6 +39,8 @@ export interface HealthRoutesDeps {
   apiKeys: string[];
   /** The providers' endpoints, whose circuits operators see. */
   providerEndpoints: ProviderEndpoints;
+  /** Where a failed check's detail goes. */
+  logger: Pick<Logger, 'error'> & Partial<Pick<Logger, 'warn'>>;
 }
 
 /** The providers' circuits as Prometheus gauges, read from the database at each scrape, and the event-loop delay. */
@@ -123,7 +133,10 @@ function registerQueueMetrics(db: Db, registry: Registry) {
 
 const Check = z.object({
   ok: z.boolean(),
-  error: z.string().optional().openapi({ description: 'Why not (only with an API key)' }),
+  error: z
+    .string()
+    .optional()
+    .openapi({ description: "Why not: the error's class and code (its detail is in the API's log)" }),
 });
 const Circuit = z.object({
   state: z.enum(['closed', 'open']).openapi({
@@ -139,7 +152,10 @@ const Circuit = z.object({
 const Readiness = z
   .object({
     status: z.enum(['ready', 'not_ready']),
-    checks: z.object({ database: Check, temporal: Check }),
+    checks: z
+      .object({ database: Check, temporal: Check })
+      .optional()
+      .openapi({ description: 'With an API key: each dependency the API needs' }),
     providers: z.object({ ses: Circuit, smtp: Circuit }).optional().openapi({
       description: "With an API key: each provider's circuit. An open circuit does not make the API unready.",
     }),
@@ -177,8 +193,8 @@ export function healthRoutes(deps: HealthRoutesDeps) {
         path: '/ready',
         summary: 'Readiness: Temporal and the database answer; with an API key, each provider circuit too',
         description:
-          'Without credentials: `status` and which check failed. With a valid `Authorization: Bearer <key>`, ' +
-          "also why a check failed and `providers.ses` / `providers.smtp`: each provider's circuit.",
+          'Without credentials: `status` only. With a valid `Authorization: Bearer <key>`, also each check ' +
+          "(and the class and code of a failure) and `providers.ses` / `providers.smtp`: each provider's circuit.",
         security: [{}, { bearer: [] }],
         responses: { 200: { description: 'Ready', ...readiness }, 503: { description: 'Not ready', ...readiness } },
       }),
@@ -188,16 +204,22 @@ export function healthRoutes(deps: HealthRoutesDeps) {
           check(() => temporal.workflowService.getSystemInfo({})),
         ]);
         const ready = database.ok && temporalCheck.ok;
+        for (const [dependency, r] of [
+          ['database', database],
+          ['temporal', temporalCheck],
+        ] as const)
+          if (!r.ok) deps.logger.warn?.({ dependency, err: r.error }, 'not ready');
         const operator = !('error' in authorized(c.req.header('authorization')));
-        // Internal error text (hosts, ports, driver messages) is for operators only.
-        const shown = (r: { ok: boolean; error?: string }) => (operator ? r : { ok: r.ok });
+        // Internal error text (hosts, ports, driver messages, a query's values) goes to the log only.
+        const shown = (r: { ok: boolean; error?: unknown }) =>
+          r.ok ? { ok: true } : { ok: false, error: reason(r.error) };
         // An open circuit does not make the API unready: mail is still taken, and goes to the other provider.
         const providers =
           operator && database.ok ? await circuitReport(db, deps.providerEndpoints).catch(() => undefined) : undefined;
         return c.json(
           {
             status: ready ? ('ready' as const) : ('not_ready' as const),
-            checks: { database: shown(database), temporal: shown(temporalCheck) },
+            ...(operator ? { checks: { database: shown(database), temporal: shown(temporalCheck) } } : {}),
             ...(providers ? { providers } : {}),
           },
           ready ? 200 : 503,

@@ -15,7 +15,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import postgres from 'postgres';
 import { createSesClient } from '../../delivery/ses.js';
-import { API_KEY, type Stack } from './stack.js';
+import { temporalDataConverter } from '../../temporal/data-converter.js';
+import { API_KEY, benchPayloadEncryption, type Stack } from './stack.js';
 import { spawnProc } from './processes.js';
 import { percentile } from './report.js';
 import type { ReferenceInput } from './reference-workflows.js';
@@ -159,6 +160,8 @@ export async function startReferenceWorker(stack: Stack) {
   const worker = await Worker.create({
     connection,
     taskQueue: REFERENCE_QUEUE,
+    // The stack's client starts these too: the same converter, and the same cost as Mailroom's sends.
+    dataConverter: temporalDataConverter(benchPayloadEncryption),
     workflowsPath: referenceWorkflows,
     activities,
   });

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { createDb, type DbHandle } from '../../db/create-db.js';
 import { localS3Credentials, startLocalS3, type LocalS3 } from '../../local/s3-server.js';
@@ -17,9 +17,15 @@ import { devServerArgs, ensureSearchAttributes } from '../../local/temporal-dev-
 import { resolveTemporalCli } from '../../scripts/temporal-cli.mjs';
 import { freePort } from '../../local/free-port.js';
 import { hostPort, startToxiproxy, type FaultProxy, type ToxiproxyServer } from '../../local/toxiproxy.js';
+import { temporalClient } from '../../temporal/client.js';
 import { root, spawnProc, type Proc } from './processes.js';
 
 export const API_KEY = 'bench-key';
+/** The payload key of every process of the stack, and of the benchmarks' own Temporal clients and workers. */
+export const benchPayloadEncryption = {
+  PAYLOAD_KEYS: [`bench:${Buffer.alloc(32, 'bench').toString('base64')}`],
+  PAYLOAD_PLAINTEXT: false,
+};
 export const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface StackOptions {
@@ -200,6 +206,7 @@ export async function startStack(o: StackOptions = {}) {
     const apiPort = await freePort();
     const env: Record<string, string> = {
       API_KEYS: API_KEY,
+      PAYLOAD_KEYS: benchPayloadEncryption.PAYLOAD_KEYS.join(','),
       PORT: String(apiPort),
       LOG_LEVEL: 'info',
       DATABASE_URL: db.url,
@@ -227,7 +234,7 @@ export async function startStack(o: StackOptions = {}) {
     }
     const apiEnv = faults ? { ...env, TEMPORAL_ADDRESS: faults.temporalApi.listen } : env;
     const connection = await Connection.connect({ address: temporal.address });
-    const client = new Client({ connection, namespace: 'default' });
+    const client = temporalClient(connection, { TEMPORAL_NAMESPACE: 'default', ...benchPayloadEncryption });
     cleanups.push(() => connection.close());
 
     // Exits nobody asked for (a crash on a dependency fault); kill() through the stack is expected.

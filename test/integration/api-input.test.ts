@@ -576,10 +576,12 @@ describe('service routes', () => {
     expect(await res.json()).toEqual({ status: 'ok' });
   });
 
-  it('reports ready when the database and Temporal answer', async () => {
+  it('reports ready when the database and Temporal answer, each check to an API key only', async () => {
     const res = await h.app.request('/ready');
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({
+    expect(await res.json()).toEqual({ status: 'ready' });
+    const operator = await h.app.request('/ready', { headers: { authorization: `Bearer ${API_KEY}` } });
+    expect(await operator.json()).toMatchObject({
       status: 'ready',
       checks: { database: { ok: true }, temporal: { ok: true } },
     });

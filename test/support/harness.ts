@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { and, eq, or } from 'drizzle-orm';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
@@ -19,6 +19,8 @@ import { localS3Credentials, startLocalS3 } from '../../local/s3-server.js';
 import { LocalSns } from '../../local/local-sns.js';
 import { SesStandIn } from '../../local/ses-stand-in.js';
 import { SmtpSink } from '../../local/smtp-sink.js';
+import { temporalClient } from '../../temporal/client.js';
+import { TEST_PAYLOAD_KEYS } from './payload-keys.js';
 import { activityDepsFromConfig } from '../../worker/clients.js';
 import { createWorkers } from '../../worker/create-worker.js';
 import { emailWorkflowId, type SendEmailResult } from '../../workflows/contracts.js';
@@ -72,6 +74,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
   const endpoints = opts.proxy ? await opts.proxy(upstreams) : upstreams;
   const config: Config = loadConfig({
     API_KEYS: `${API_KEY},${OTHER_API_KEY}`,
+    PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     BULK_TASK_QUEUE: `test-bulk-${randomUUID()}`,
@@ -126,7 +129,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
   }
   if (opts.worker !== false) await startWorker();
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const client = temporalClient(connection, config);
   const app = createApp(
     appDeps({
       config,

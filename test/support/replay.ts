@@ -1,6 +1,7 @@
 // Replaying workflow histories against workflow code: the one way the replay tests do it.
 import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { historyFromJson, historyToJson, type History } from './history-json.js';
+import { testDataConverter } from './payload-keys.js';
 
 export interface ReplayInput {
   workflowId: string;
@@ -15,10 +16,14 @@ export function withJsonForms(histories: Map<string, History>): ReplayInput[] {
   ]);
 }
 
-/** Replays every input; the result per workflow id (sorted), with the error's name and message if any. */
+/**
+ * Replays every input through the tests' data converter (encrypted histories decrypt, the fixtures
+ * recorded before encryption pass through); the result per workflow id (sorted), with the error's
+ * name and message if any.
+ */
 export async function replay(options: ReplayWorkerOptions, inputs: ReplayInput[]) {
   const results: { workflowId: string; error?: string }[] = [];
-  for await (const r of Worker.runReplayHistories(options, inputs))
+  for await (const r of Worker.runReplayHistories({ dataConverter: testDataConverter(), ...options }, inputs))
     results.push({ workflowId: r.workflowId, error: r.error ? `${r.error.name}: ${r.error.message}` : undefined });
   return results.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
 }
