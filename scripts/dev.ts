@@ -10,6 +10,8 @@ import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createDb } from '../db/create-db.js';
 import { listen } from '../api/listen.js';
+import { devCertificate } from '../local/dev-certificate.js';
+import { freePort } from '../local/free-port.js';
 import { LocalSns } from '../local/local-sns.js';
 import { localS3Credentials, startLocalS3 } from '../local/s3-server.js';
 import { SesStandIn } from '../local/ses-stand-in.js';
@@ -104,6 +106,13 @@ if (!base.SMTP_URL) {
   smtpNote = `${sink.url}  (failover mail is saved in ${outbox})`;
 }
 
+// SMTP submission on a free port unless one is configured, with a self-signed certificate unless given one.
+env.SMTP_SUBMISSION_PORT ||= String(await freePort());
+if (!base.SMTP_SUBMISSION_TLS_CERT_FILE && !base.SMTP_SUBMISSION_TLS_KEY_FILE) {
+  const cert = devCertificate(join(dataDir, 'smtp-submission'));
+  Object.assign(env, { SMTP_SUBMISSION_TLS_CERT_FILE: cert.certFile, SMTP_SUBMISSION_TLS_KEY_FILE: cert.keyFile });
+}
+
 const config = loadConfig(env);
 const logger = createLogger(config);
 const dbHandle = await createDb(
@@ -146,6 +155,7 @@ Mailroom is running (Ctrl-C stops everything)
   Temporal UI    ${temporalUi ?? `(external Temporal at ${config.TEMPORAL_ADDRESS})`}
   Mail viewer    ${mailViewer ? `${mailViewer}  (SES emulator; mail to bounce@simulator.amazonses.com bounces)` : `real SES in ${config.AWS_REGION ?? config.SES_ENDPOINT}`}
   SMTP fallback  ${smtpNote}
+  SMTP submit    localhost:${api.smtp?.port}  STARTTLS (certificate: ${config.SMTP_SUBMISSION_TLS_CERT_FILE}), any user, the API key as password
   Database       ${config.DATABASE_URL ? 'DATABASE_URL' : `PGlite in ${join(dataDir, 'pglite')}`}
 
 Send one:
@@ -158,7 +168,8 @@ async function shutdown() {
   if (stopping) return;
   stopping = true;
   say('stopping…');
-  api.close();
+  api.http.close();
+  void api.smtp?.close();
   worker.shutdown();
   await workerDone.catch(() => {});
   deps.smtp.close();
