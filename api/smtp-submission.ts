@@ -51,7 +51,7 @@ const reply = (responseCode: number, message: string) => Object.assign(new Error
  * (5xx): an outage, or anything we did not expect, is 451 so the client keeps the message and
  * tries again, never a 250 for a message that is not stored and started.
  */
-export function refusal(err: unknown, logger: AppDeps['logger']): Error {
+function refusal(err: unknown, logger: AppDeps['logger']): Error {
   if (err instanceof RequestError) return reply(554, err.message);
   if (err instanceof ApiError && err.code !== 'service_unavailable' && err.code !== 'internal_error')
     return reply(554, err.message);
