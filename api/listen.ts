@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import {
@@ -15,6 +16,7 @@ import { startSettings } from '../sends/start-workflows.js';
 import { payloadCodec } from '../temporal/data-converter.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createApp, type AppDeps } from './app.js';
+import { startSmtpSubmission, type SmtpSubmission } from './smtp-submission.js';
 
 export interface ApiRuntime {
   config: Config;
@@ -58,10 +60,30 @@ export function appDeps(rt: ApiRuntime): AppDeps {
   };
 }
 
-/** Builds the app and listens on PORT. */
-export function listen(rt: ApiRuntime): Promise<ServerType> {
-  const app = createApp(appDeps(rt));
-  return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: rt.config.PORT, hostname: '0.0.0.0' }, () => resolve(server));
+export interface Listening {
+  http: ServerType;
+  /** SMTP submission, when SMTP_SUBMISSION_PORT is set. */
+  smtp?: SmtpSubmission;
+}
+
+/** Builds the app and listens on PORT, and for SMTP submission on SMTP_SUBMISSION_PORT when set. */
+export async function listen(rt: ApiRuntime): Promise<Listening> {
+  const deps = appDeps(rt);
+  const { config } = rt;
+  const smtp =
+    config.SMTP_SUBMISSION_PORT === undefined
+      ? undefined
+      : await startSmtpSubmission(deps, {
+          port: config.SMTP_SUBMISSION_PORT,
+          // Both are set with the port (loadConfig refuses it otherwise).
+          tls: {
+            cert: readFileSync(config.SMTP_SUBMISSION_TLS_CERT_FILE!),
+            key: readFileSync(config.SMTP_SUBMISSION_TLS_KEY_FILE!),
+          },
+        });
+  const app = createApp(deps);
+  const http = await new Promise<ServerType>((resolve) => {
+    const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' }, () => resolve(server));
   });
+  return { http, smtp };
 }

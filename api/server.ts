@@ -15,17 +15,19 @@ const dbHandle = await createDb({ url: config.DATABASE_URL });
 // Lazy: the API starts (and answers 503 on sends, `/ready` says why) while Temporal is down.
 const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
 const temporal = temporalClient(connection, config);
-const server = await listen({
+const api = await listen({
   config,
   db: dbHandle.db,
   temporal,
   objects: objectStoreFromConfig(config),
   logger,
 });
-logger.info({ port: config.PORT }, 'API listening');
+logger.info({ port: config.PORT, smtpSubmissionPort: api.smtp?.port }, 'API listening');
 const shutdown = () => {
   logger.info('shutting down');
-  server.close(() => void Promise.all([connection.close(), dbHandle.close()]).then(() => process.exit(0)));
+  void Promise.all([new Promise((resolve) => api.http.close(resolve)), api.smtp?.close()])
+    .then(() => Promise.all([connection.close(), dbHandle.close()]))
+    .then(() => process.exit(0));
 };
 process.once('SIGTERM', shutdown);
 process.once('SIGINT', shutdown);

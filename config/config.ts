@@ -109,6 +109,16 @@ const schema = z.object({
   /** While a circuit is open its provider gets one probe send per this many seconds; a success closes it. */
   CIRCUIT_PROBE_SECONDS: int(1).default(10),
 
+  /**
+   * SMTP submission (587 in production) for senders that only speak SMTP: STARTTLS, then AUTH with an
+   * API key as the password. Unset: no SMTP listener (dev mode picks a free port).
+   */
+  SMTP_SUBMISSION_PORT: int(0, 65535).optional(),
+  /** PEM certificate (chain) STARTTLS presents on SMTP_SUBMISSION_PORT, read when the API starts; dev mode makes a self-signed one. */
+  SMTP_SUBMISSION_TLS_CERT_FILE: optionalString,
+  /** PEM private key of SMTP_SUBMISSION_TLS_CERT_FILE. */
+  SMTP_SUBMISSION_TLS_KEY_FILE: optionalString,
+
   /** The sender of `POST /api/email/send` (the email_server form API); its `sender_name` sets only the display name. */
   COMPAT_FROM_ADDRESS: optionalString,
   /**
@@ -233,7 +243,11 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable (`PORT=`) means unset, as .env.example says, not the number 0.
   const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
-  const result = schema.superRefine(localSnsTrust).superRefine(payloadEncryption).safeParse(set);
+  const result = schema
+    .superRefine(localSnsTrust)
+    .superRefine(payloadEncryption)
+    .superRefine(submissionTls)
+    .safeParse(set);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -265,6 +279,17 @@ function localSnsTrust(c: z.infer<typeof schema>, ctx: z.RefinementCtx) {
       'SNS_LOCAL_CERT_HOST',
       'is for dev and tests: it cannot be set with real SES (AWS_REGION without SES_ENDPOINT)',
     );
+}
+
+// SMTP submission never takes a password in clear text, so it cannot listen without a certificate.
+function submissionTls(c: z.infer<typeof schema>, ctx: z.RefinementCtx) {
+  const files = ['SMTP_SUBMISSION_TLS_CERT_FILE', 'SMTP_SUBMISSION_TLS_KEY_FILE'] as const;
+  for (const name of files) {
+    if (c.SMTP_SUBMISSION_PORT !== undefined && !c[name])
+      ctx.addIssue({ code: 'custom', path: [name], message: 'is required with SMTP_SUBMISSION_PORT (STARTTLS)' });
+    if (c.SMTP_SUBMISSION_PORT === undefined && c[name])
+      ctx.addIssue({ code: 'custom', path: [name], message: 'only meaningful with SMTP_SUBMISSION_PORT' });
+  }
 }
 
 /** How POST /v1/webhooks/ses decides what to trust. */

@@ -10,6 +10,8 @@ import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createDb } from '../db/create-db.js';
 import { listen } from '../api/listen.js';
+import { devCertificate } from '../local/dev-certificate.js';
+import { freePort } from '../local/free-port.js';
 import { LocalSns } from '../local/local-sns.js';
 import { localS3Credentials, startLocalS3 } from '../local/s3-server.js';
 import { SesStandIn } from '../local/ses-stand-in.js';
@@ -128,6 +130,13 @@ if (!base.SMTP_URL) {
   smtpNote = `${sink.url}  (failover mail is saved in ${outbox})`;
 }
 
+// SMTP submission on a free port unless one is configured, with a self-signed certificate unless given one.
+env.SMTP_SUBMISSION_PORT ||= String(await freePort());
+if (!base.SMTP_SUBMISSION_TLS_CERT_FILE && !base.SMTP_SUBMISSION_TLS_KEY_FILE) {
+  const cert = devCertificate(join(dataDir, 'smtp-submission'));
+  Object.assign(env, { SMTP_SUBMISSION_TLS_CERT_FILE: cert.certFile, SMTP_SUBMISSION_TLS_KEY_FILE: cert.keyFile });
+}
+
 const config = loadConfig(env);
 const dbHandle = await createDb(
   config.DATABASE_URL ? { url: config.DATABASE_URL } : { pglitePath: join(dataDir, 'pglite') },
@@ -166,6 +175,7 @@ Mailroom is running (Ctrl-C stops everything)
   Temporal UI    ${temporalUi ? `${temporalUi}  (payloads are encrypted: see README, "Reading payloads in the Web UI")` : `(external Temporal at ${config.TEMPORAL_ADDRESS})`}
   Mail viewer    ${mailViewer ? `${mailViewer}  (SES emulator; mail to bounce@simulator.amazonses.com bounces)` : `real SES in ${config.AWS_REGION ?? config.SES_ENDPOINT}`}
   SMTP fallback  ${smtpNote}
+  SMTP submit    localhost:${api.smtp?.port}  STARTTLS (certificate: ${config.SMTP_SUBMISSION_TLS_CERT_FILE}), any user, the API key as password
   Database       ${config.DATABASE_URL ? 'DATABASE_URL' : `PGlite in ${join(dataDir, 'pglite')}`}
 
 Send one:
@@ -182,7 +192,8 @@ async function shutdown() {
   if (stopping) return;
   stopping = true;
   say('stopping…');
-  api.close();
+  api.http.close();
+  void api.smtp?.close();
   worker.shutdown();
   await workerDone.catch(() => {});
   deps.smtp.close();

@@ -191,6 +191,23 @@ describe('SES events settings', () => {
   });
 });
 
+describe('SMTP submission settings', () => {
+  const tls = {
+    SMTP_SUBMISSION_TLS_CERT_FILE: '/etc/mailroom/cert.pem',
+    SMTP_SUBMISSION_TLS_KEY_FILE: '/etc/mailroom/key.pem',
+  };
+
+  it('listens only when SMTP_SUBMISSION_PORT is set, and then only with a certificate and key for STARTTLS', () => {
+    expect(loadConfig({}).SMTP_SUBMISSION_PORT).toBeUndefined();
+    expect(loadConfig({ SMTP_SUBMISSION_PORT: '587', ...tls })).toMatchObject({ SMTP_SUBMISSION_PORT: 587, ...tls });
+    const missing = errorOf({ SMTP_SUBMISSION_PORT: '587' }).message;
+    expect(missing).toMatch(/SMTP_SUBMISSION_TLS_CERT_FILE: is required with SMTP_SUBMISSION_PORT/);
+    expect(missing).toMatch(/SMTP_SUBMISSION_TLS_KEY_FILE: is required with SMTP_SUBMISSION_PORT/);
+    expect(errorOf(tls).message).toMatch(/SMTP_SUBMISSION_TLS_CERT_FILE: only meaningful with SMTP_SUBMISSION_PORT/);
+    expect(errorOf({ SMTP_SUBMISSION_PORT: '70000', ...tls }).message).toMatch(/^\s+SMTP_SUBMISSION_PORT: /m);
+  });
+});
+
 describe('console settings', () => {
   it('links to the Temporal Web UI on TEMPORAL_UI_PORT unless TEMPORAL_UI_URL says where it is', () => {
     expect(consoleSettings(loadConfig({ TEMPORAL_UI_PORT: '9233' }))).toMatchObject({
