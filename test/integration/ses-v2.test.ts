@@ -9,7 +9,8 @@ import {
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { serve, type ServerType } from '@hono/node-server';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
+import { temporalClient } from '../../temporal/client.js';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
@@ -245,7 +246,7 @@ describe('SES v2 SendEmail during an outage', () => {
       appDeps({
         config: h.config,
         db: h.db,
-        temporal: new Client({ connection: deadConnection, namespace: h.config.TEMPORAL_NAMESPACE }),
+        temporal: temporalClient(deadConnection, h.config),
         objects: h.objects,
         logger: { error: () => {} },
       }),

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
+import { temporalClient } from '../../temporal/client.js';
 import { eq } from 'drizzle-orm';
 import { simpleParser } from 'mailparser';
 import { createTransport, type SendMailOptions } from 'nodemailer';
@@ -221,7 +222,7 @@ describe('SMTP submission during an outage', () => {
         ),
       },
       database: { db: dead.db.db },
-      temporal: { temporal: new Client({ connection: dead.connection, namespace: h.config.TEMPORAL_NAMESPACE }) },
+      temporal: { temporal: temporalClient(dead.connection, h.config) },
     };
     const objectsBefore = await listObjectKeys(h.config);
     for (const [dependency, over] of Object.entries(outages)) {
