@@ -6,7 +6,7 @@ import type { Db } from '../../db/create-db.js';
 import { webhookDeliveries, webhookDeliveryStatuses, webhookEndpoints } from '../../db/schema.js';
 import { newSigningSecret, webhookEventTypes } from '../../webhooks/events.js';
 import { webhookUrlProblem } from '../../webhooks/target.js';
-import type { AuthEnv } from '../auth.js';
+import { scoped, type AuthEnv } from '../auth.js';
 import { ApiError, badField } from '../errors.js';
 import { uuidPattern } from '../idempotency.js';
 import { limitBody } from '../read-body.js';
@@ -128,11 +128,11 @@ async function stats(db: Db, endpointIds: string[]): Promise<Map<string, Stats>>
 }
 
 /** The tenant's endpoints, newest first, with their state and recent delivery counts (GET / and the console). */
-export async function listWebhookEndpoints(db: Db, apiKeyId: string) {
+export async function listWebhookEndpoints(db: Db, tenantId: string) {
   const rows = await db
     .select()
     .from(webhookEndpoints)
-    .where(eq(webhookEndpoints.apiKeyId, apiKeyId))
+    .where(eq(webhookEndpoints.tenantId, tenantId))
     .orderBy(desc(webhookEndpoints.createdAt));
   const counts = await stats(
     db,
@@ -144,46 +144,48 @@ export async function listWebhookEndpoints(db: Db, apiKeyId: string) {
 export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
   const { db } = deps;
 
-  async function find(id: string, apiKeyId: string): Promise<EndpointRow> {
+  async function find(id: string, tenantId: string): Promise<EndpointRow> {
     const missing = new ApiError('not_found', `no webhook endpoint ${id}`, 'id');
     if (!uuidPattern.test(id)) throw missing;
     const [row] = await db
       .select()
       .from(webhookEndpoints)
-      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.apiKeyId, apiKeyId)));
+      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, tenantId)));
     if (!row) throw missing;
     return row;
   }
 
   return router<AuthEnv>()
     .openapi(
-      createRoute({
-        method: 'post',
-        path: '/',
-        summary: 'Create a webhook endpoint',
-        description:
-          'Events of the listed types are POSTed to `url`, signed per Standard Webhooks (`webhook-id`, ' +
-          '`webhook-timestamp`, `webhook-signature`) with the secret this answer shows once.',
-        // A URL and a list of event types: anything larger is not a request to read.
-        middleware: [limitBody(16 * 1024)] as const,
-        request: { body: { required: true, content: { 'application/json': { schema: CreateEndpoint } } } },
-        responses: {
-          201: { description: 'Created', content: { 'application/json': { schema: CreatedEndpoint } } },
-          400: errorResponse('Invalid input; `field` names the culprit'),
-          413: errorResponse('Body larger than 16 KiB'),
-          401: unauthorized,
-          503: unavailableResponse(),
-        },
-      }),
+      createRoute(
+        scoped('manage', {
+          method: 'post',
+          path: '/',
+          summary: 'Create a webhook endpoint',
+          description:
+            'Events of the listed types are POSTed to `url`, signed per Standard Webhooks (`webhook-id`, ' +
+            '`webhook-timestamp`, `webhook-signature`) with the secret this answer shows once.',
+          // A URL and a list of event types: anything larger is not a request to read.
+          middleware: [limitBody(16 * 1024)] as const,
+          request: { body: { required: true, content: { 'application/json': { schema: CreateEndpoint } } } },
+          responses: {
+            201: { description: 'Created', content: { 'application/json': { schema: CreatedEndpoint } } },
+            400: errorResponse('Invalid input; `field` names the culprit'),
+            413: errorResponse('Body larger than 16 KiB'),
+            401: unauthorized,
+            503: unavailableResponse(),
+          },
+        }),
+      ),
       async (c) => {
         const body = c.req.valid('json');
         const problem = webhookUrlProblem(body.url, deps.webhooks.allowPrivateTargets);
         if (problem) throw badField('url', `url ${problem}`);
-        const apiKeyId = c.get('apiKeyId');
+        const tenantId = c.get('tenantId');
         const [existing] = await db
           .select({ n: count() })
           .from(webhookEndpoints)
-          .where(eq(webhookEndpoints.apiKeyId, apiKeyId));
+          .where(eq(webhookEndpoints.tenantId, tenantId));
         if ((existing?.n ?? 0) >= deps.webhooks.maxEndpoints)
           throw badField(
             'url',
@@ -193,7 +195,7 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
           .insert(webhookEndpoints)
           .values({
             id: randomUUID(),
-            apiKeyId,
+            tenantId,
             url: body.url,
             eventTypes: [...new Set(body.events)],
             secret: newSigningSecret(),
@@ -205,39 +207,43 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
       },
     )
     .openapi(
-      createRoute({
-        method: 'get',
-        path: '/',
-        summary: "List this API key's webhook endpoints",
-        description: 'Newest first, each with its state and recent delivery counts; secrets are never shown again.',
-        responses: {
-          200: {
-            description: 'The endpoints',
-            content: { 'application/json': { schema: z.object({ data: z.array(Endpoint) }) } },
+      createRoute(
+        scoped('read', {
+          method: 'get',
+          path: '/',
+          summary: "List this API key's webhook endpoints",
+          description: 'Newest first, each with its state and recent delivery counts; secrets are never shown again.',
+          responses: {
+            200: {
+              description: 'The endpoints',
+              content: { 'application/json': { schema: z.object({ data: z.array(Endpoint) }) } },
+            },
+            401: unauthorized,
+            503: unavailableResponse(),
           },
-          401: unauthorized,
-          503: unavailableResponse(),
-        },
-      }),
+        }),
+      ),
       async (c) => {
-        return c.json({ data: await listWebhookEndpoints(db, c.get('apiKeyId')) }, 200);
+        return c.json({ data: await listWebhookEndpoints(db, c.get('tenantId')) }, 200);
       },
     )
     .openapi(
-      createRoute({
-        method: 'get',
-        path: '/{id}',
-        summary: 'One webhook endpoint, with its latest deliveries',
-        request: { params: IdParam },
-        responses: {
-          200: { description: 'The endpoint', content: { 'application/json': { schema: EndpointDetail } } },
-          401: unauthorized,
-          404: notFound,
-          503: unavailableResponse(),
-        },
-      }),
+      createRoute(
+        scoped('read', {
+          method: 'get',
+          path: '/{id}',
+          summary: 'One webhook endpoint, with its latest deliveries',
+          request: { params: IdParam },
+          responses: {
+            200: { description: 'The endpoint', content: { 'application/json': { schema: EndpointDetail } } },
+            401: unauthorized,
+            404: notFound,
+            503: unavailableResponse(),
+          },
+        }),
+      ),
       async (c) => {
-        const endpoint = await find(c.req.valid('param').id, c.get('apiKeyId'));
+        const endpoint = await find(c.req.valid('param').id, c.get('tenantId'));
         const [counts, recent] = await Promise.all([
           stats(db, [endpoint.id]),
           db
@@ -266,24 +272,26 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
       },
     )
     .openapi(
-      createRoute({
-        method: 'delete',
-        path: '/{id}',
-        summary: 'Delete a webhook endpoint',
-        description: 'Deliveries still retrying stop at their next attempt; nothing more is sent to it.',
-        request: { params: IdParam },
-        responses: {
-          200: {
-            description: 'Deleted',
-            content: { 'application/json': { schema: z.object({ id: z.string(), deleted: z.literal(true) }) } },
+      createRoute(
+        scoped('manage', {
+          method: 'delete',
+          path: '/{id}',
+          summary: 'Delete a webhook endpoint',
+          description: 'Deliveries still retrying stop at their next attempt; nothing more is sent to it.',
+          request: { params: IdParam },
+          responses: {
+            200: {
+              description: 'Deleted',
+              content: { 'application/json': { schema: z.object({ id: z.string(), deleted: z.literal(true) }) } },
+            },
+            401: unauthorized,
+            404: notFound,
+            503: unavailableResponse(),
           },
-          401: unauthorized,
-          404: notFound,
-          503: unavailableResponse(),
-        },
-      }),
+        }),
+      ),
       async (c) => {
-        const endpoint = await find(c.req.valid('param').id, c.get('apiKeyId'));
+        const endpoint = await find(c.req.valid('param').id, c.get('tenantId'));
         await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id));
         return c.json({ id: endpoint.id, deleted: true as const }, 200);
       },
