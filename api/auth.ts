@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import type { RouteConfig } from '@hono/zod-openapi';
+import { createRoute, type RouteConfig } from '@hono/zod-openapi';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -146,10 +146,16 @@ export const requireScope = (scope: Scope) =>
   });
 
 /**
- * A route that needs `scope`: checked before anything else of the route runs, and documented in
- * the route's description, security requirement and 403 answer, so the two cannot disagree.
+ * `createRoute` for a route that needs `scope`: checked before anything else of the route runs,
+ * and documented in the route's description, security requirement and 403 answer, so the two
+ * cannot disagree.
  */
-export function scoped<R extends RouteConfig>(scope: Scope, route: R): R {
+export const scopedRoute = <P extends string, R extends Omit<RouteConfig, 'path'> & { path: P }>(
+  scope: Scope,
+  route: R,
+) => createRoute(scoped(scope, route));
+
+function scoped<R extends RouteConfig>(scope: Scope, route: R): R {
   const own =
     route.middleware === undefined ? [] : Array.isArray(route.middleware) ? route.middleware : [route.middleware];
   return {
@@ -167,15 +173,15 @@ export function scoped<R extends RouteConfig>(scope: Scope, route: R): R {
   };
 }
 
-const seconds = (description: string) => ({ schema: { type: 'string' as const }, description });
+const header = (description: string) => ({ schema: { type: 'string' as const }, description });
 
 /** The 429 of a key over its rate limit. */
 export const rateLimitedResponse = {
   ...errorResponse("Over the key's `rate_limit_per_minute`"),
   headers: {
-    'RateLimit-Limit': seconds('Requests a minute the key allows'),
-    'RateLimit-Remaining': seconds('Requests left in the current minute'),
-    'RateLimit-Reset': seconds('Seconds until the count resets'),
-    'Retry-After': seconds('Seconds to wait'),
+    'RateLimit-Limit': header('Requests a minute the key allows'),
+    'RateLimit-Remaining': header('Requests left in the current minute'),
+    'RateLimit-Reset': header('Seconds until the count resets'),
+    'Retry-After': header('Seconds to wait'),
   },
 };

@@ -1,8 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../../db/create-db.js';
 import { apiKeys } from '../../db/schema.js';
-import { managedKeyIdPattern, newManagedKey, scoped, type AuthEnv } from '../auth.js';
+import { managedKeyIdPattern, newManagedKey, scopedRoute, type AuthEnv } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { isOperator, normalizeDomain, scopes, tenantIdPattern, type Principal } from '../principal.js';
 import { limitBody } from '../read-body.js';
@@ -101,28 +101,26 @@ export function apiKeyRoutes(deps: ApiKeyRoutesDeps) {
   const { db } = deps;
   return router<AuthEnv>()
     .openapi(
-      createRoute(
-        scoped('admin', {
-          method: 'post',
-          path: '/',
-          summary: 'Create an API key',
-          description:
-            'The key is shown once, in this answer; only a hash of its secret is stored. A key bound to ' +
-            'sender domains can only create keys bound to some of the same domains.',
-          middleware: [limitBody(16 * 1024)] as const,
-          request: { body: { required: true, content: { 'application/json': { schema: CreateKey } } } },
-          responses: {
-            201: { description: 'Created', content: { 'application/json': { schema: CreatedKey } } },
-            400: errorResponse('Invalid input; `field` names it'),
-            403: errorResponse(
-              'The key lacks the `admin` scope, names another tenant without being an operator key, or ' +
-                'asks for sender domains outside its own (`field` says which)',
-            ),
-            413: errorResponse('Body larger than 16 KiB'),
-            503: unavailableResponse(),
-          },
-        }),
-      ),
+      scopedRoute('admin', {
+        method: 'post',
+        path: '/',
+        summary: 'Create an API key',
+        description:
+          'The key is shown once, in this answer; only a hash of its secret is stored. A key bound to ' +
+          'sender domains can only create keys bound to some of the same domains.',
+        middleware: [limitBody(16 * 1024)] as const,
+        request: { body: { required: true, content: { 'application/json': { schema: CreateKey } } } },
+        responses: {
+          201: { description: 'Created', content: { 'application/json': { schema: CreatedKey } } },
+          400: errorResponse('Invalid input; `field` names it'),
+          403: errorResponse(
+            'The key lacks the `admin` scope, names another tenant without being an operator key, or ' +
+              'asks for sender domains outside its own (`field` says which)',
+          ),
+          413: errorResponse('Body larger than 16 KiB'),
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         const body = c.req.valid('json');
         const caller = c.get('principal');
@@ -161,28 +159,26 @@ export function apiKeyRoutes(deps: ApiKeyRoutesDeps) {
       },
     )
     .openapi(
-      createRoute(
-        scoped('admin', {
-          method: 'get',
-          path: '/',
-          summary: "List a tenant's API keys (never their secrets)",
-          description: 'Newest first, revoked keys included (with `revoked_at`). Keys of API_KEYS are not listed.',
-          request: {
-            query: z.strictObject({
-              tenant: z.string().max(63).optional().openapi({
-                description: "Another tenant's keys (operator keys only); default: the caller's tenant",
-              }),
+      scopedRoute('admin', {
+        method: 'get',
+        path: '/',
+        summary: "List a tenant's API keys (never their secrets)",
+        description: 'Newest first, revoked keys included (with `revoked_at`). Keys of API_KEYS are not listed.',
+        request: {
+          query: z.strictObject({
+            tenant: z.string().max(63).optional().openapi({
+              description: "Another tenant's keys (operator keys only); default: the caller's tenant",
             }),
+          }),
+        },
+        responses: {
+          200: {
+            description: 'The keys',
+            content: { 'application/json': { schema: z.object({ data: z.array(ApiKey) }) } },
           },
-          responses: {
-            200: {
-              description: 'The keys',
-              content: { 'application/json': { schema: z.object({ data: z.array(ApiKey) }) } },
-            },
-            503: unavailableResponse(),
-          },
-        }),
-      ),
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         const tenantId = tenantFor(c.get('principal'), c.req.valid('query').tenant, 'tenant');
         const rows = await db
@@ -194,22 +190,20 @@ export function apiKeyRoutes(deps: ApiKeyRoutesDeps) {
       },
     )
     .openapi(
-      createRoute(
-        scoped('admin', {
-          method: 'delete',
-          path: '/{id}',
-          summary: 'Revoke an API key',
-          description:
-            'At once, on every API replica: the next request with the key is a 401, and console sessions ' +
-            'signed in with it end. Records it made stay with its tenant. Revoking a revoked key changes nothing.',
-          request: { params: IdParam },
-          responses: {
-            200: { description: 'Revoked', content: { 'application/json': { schema: ApiKey } } },
-            404: errorResponse("No such key in the caller's tenant"),
-            503: unavailableResponse(),
-          },
-        }),
-      ),
+      scopedRoute('admin', {
+        method: 'delete',
+        path: '/{id}',
+        summary: 'Revoke an API key',
+        description:
+          'At once, on every API replica: the next request with the key is a 401, and console sessions ' +
+          'signed in with it end. Records it made stay with its tenant. Revoking a revoked key changes nothing.',
+        request: { params: IdParam },
+        responses: {
+          200: { description: 'Revoked', content: { 'application/json': { schema: ApiKey } } },
+          404: errorResponse("No such key in the caller's tenant"),
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         const id = c.req.valid('param').id;
         const caller = c.get('principal');

@@ -1,9 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { bulkRecipients, bulkStatuses, recipientStatuses } from '../../db/schema.js';
 import { acceptBulk, type BulkDeps } from '../accept-bulk.js';
 import { bulkBody, parseBulkRequest, recipientSchema, type BulkLimits } from '../bulk-request.js';
-import { scoped, type AuthEnv } from '../auth.js';
+import { scopedRoute, type AuthEnv } from '../auth.js';
 import { idempotencyKeyOf } from '../idempotency.js';
 import { bulkControls, bulkRecord, controlBulk, findBulk, listBulks, type BulkControl } from '../records/bulks.js';
 import { limitBody, readValidated } from '../read-body.js';
@@ -100,44 +100,42 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
   app.openAPIRegistry.register('BulkRecipientInput', recipientSchema);
   app
     .openapi(
-      createRoute(
-        scoped('send', {
-          method: 'post',
-          path: '/',
-          summary: 'Send one message to many recipients, an individual copy each',
-          description:
-            'Subject, html and text are Handlebars templates ({{name}}, {{email}}, {{data.x}}), checked against every ' +
-            'recipient at submission. `mode: strict` refuses the request if any recipient is invalid (listed in ' +
-            '`error.rejected`); `lenient` skips them and lists them in `rejected`. Recipients may also be uploaded ' +
-            'as a CSV file (`email,name,<data columns>`) in multipart/form-data. Starts the workflow `bulk-<id>`.',
-          middleware: [limitBody(deps.bulkLimits.maxBulkBodyBytes, 'BULK_MAX_BODY_BYTES')] as const,
-          request: {
-            headers: IdempotencyKeyHeader,
-            // Read and validated by readValidated (JSON or multipart with a CSV, size limits, duplicate keys).
-            body: {
-              required: true,
-              content: {
-                'application/json': { schema: { $ref: '#/components/schemas/SendBulk' } },
-                'multipart/form-data': { schema: { type: 'object' } },
-              },
+      scopedRoute('send', {
+        method: 'post',
+        path: '/',
+        summary: 'Send one message to many recipients, an individual copy each',
+        description:
+          'Subject, html and text are Handlebars templates ({{name}}, {{email}}, {{data.x}}), checked against every ' +
+          'recipient at submission. `mode: strict` refuses the request if any recipient is invalid (listed in ' +
+          '`error.rejected`); `lenient` skips them and lists them in `rejected`. Recipients may also be uploaded ' +
+          'as a CSV file (`email,name,<data columns>`) in multipart/form-data. Starts the workflow `bulk-<id>`.',
+        middleware: [limitBody(deps.bulkLimits.maxBulkBodyBytes, 'BULK_MAX_BODY_BYTES')] as const,
+        request: {
+          headers: IdempotencyKeyHeader,
+          // Read and validated by readValidated (JSON or multipart with a CSV, size limits, duplicate keys).
+          body: {
+            required: true,
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/SendBulk' } },
+              'multipart/form-data': { schema: { type: 'object' } },
             },
           },
-          responses: {
-            202: { description: 'Accepted', content: { 'application/json': { schema: BulkAccepted } } },
-            400: errorResponse('Invalid input; `field` names the culprit, `rejected` lists bad recipients'),
-            401: errorResponse('Missing or invalid API key'),
-            403: errorResponse(
-              'The key lacks the `send` scope (`field: "Authorization"`), or the From domain is not one of the ' +
-                'key\'s `from_domains` (`field: "from"`); nothing is stored',
-            ),
-            409: errorResponse('Idempotency-Key reused with a different request'),
-            413: errorResponse(
-              'Body over BULK_MAX_BODY_BYTES (24 MiB by default), or attachments over MAX_MESSAGE_BYTES',
-            ),
-            503: sendUnavailable,
-          },
-        }),
-      ),
+        },
+        responses: {
+          202: { description: 'Accepted', content: { 'application/json': { schema: BulkAccepted } } },
+          400: errorResponse('Invalid input; `field` names the culprit, `rejected` lists bad recipients'),
+          401: errorResponse('Missing or invalid API key'),
+          403: errorResponse(
+            'The key lacks the `send` scope (`field: "Authorization"`), or the From domain is not one of the ' +
+              'key\'s `from_domains` (`field: "from"`); nothing is stored',
+          ),
+          409: errorResponse('Idempotency-Key reused with a different request'),
+          413: errorResponse(
+            'Body over BULK_MAX_BODY_BYTES (24 MiB by default), or attachments over MAX_MESSAGE_BYTES',
+          ),
+          503: sendUnavailable,
+        },
+      }),
       async (c) => {
         const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
         const request = await readValidated(c, (raw) => parseBulkRequest(raw.body, raw.files, deps.bulkLimits), {
@@ -148,66 +146,60 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
       },
     )
     .openapi(
-      createRoute(
-        scoped('read', {
-          method: 'get',
-          path: '/',
-          summary: 'List bulks, newest first',
-          description:
-            "Each bulk's counts are in `GET /v1/bulk/{id}`. Pages by `cursor` (the previous page's `next_cursor`).",
-          request: { query: ListQuery },
-          responses: {
-            200: { description: 'A page', content: { 'application/json': { schema: listPage(BulkSummary) } } },
-            400: errorResponse('Invalid filter; `field` names it'),
-            503: unavailableResponse(),
-          },
-        }),
-      ),
+      scopedRoute('read', {
+        method: 'get',
+        path: '/',
+        summary: 'List bulks, newest first',
+        description:
+          "Each bulk's counts are in `GET /v1/bulk/{id}`. Pages by `cursor` (the previous page's `next_cursor`).",
+        request: { query: ListQuery },
+        responses: {
+          200: { description: 'A page', content: { 'application/json': { schema: listPage(BulkSummary) } } },
+          400: errorResponse('Invalid filter; `field` names it'),
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         return c.json(await listBulks(deps.db, c.get('tenantId'), c.req.valid('query')), 200);
       },
     )
     .openapi(
-      createRoute(
-        scoped('read', {
-          method: 'get',
-          path: '/{id}',
-          summary:
-            'Status and exact counts: total = sent + failed + cancelled + pending + unknown + bounced + complained + suppressed',
-          request: { params: IdParam },
-          responses: {
-            200: { description: 'The bulk', content: { 'application/json': { schema: Bulk } } },
-            404: errorResponse('No such bulk for this API key'),
-            503: unavailableResponse(),
-          },
-        }),
-      ),
+      scopedRoute('read', {
+        method: 'get',
+        path: '/{id}',
+        summary:
+          'Status and exact counts: total = sent + failed + cancelled + pending + unknown + bounced + complained + suppressed',
+        request: { params: IdParam },
+        responses: {
+          200: { description: 'The bulk', content: { 'application/json': { schema: Bulk } } },
+          404: errorResponse('No such bulk for this API key'),
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         const bulk = await findBulk(deps.db, c.req.valid('param').id, c.get('tenantId'));
         return c.json(await bulkRecord(deps.db, bulk), 200);
       },
     )
     .openapi(
-      createRoute(
-        scoped('read', {
-          method: 'get',
-          path: '/{id}/recipients',
-          summary: 'Per-recipient outcomes, paged by `cursor` (the last index of the previous page)',
-          request: { params: IdParam, query: RecipientsQuery },
-          responses: {
-            200: {
-              description: 'A page',
-              content: {
-                'application/json': {
-                  schema: z.object({ data: z.array(Recipient), next_cursor: z.number().int().nullable() }),
-                },
+      scopedRoute('read', {
+        method: 'get',
+        path: '/{id}/recipients',
+        summary: 'Per-recipient outcomes, paged by `cursor` (the last index of the previous page)',
+        request: { params: IdParam, query: RecipientsQuery },
+        responses: {
+          200: {
+            description: 'A page',
+            content: {
+              'application/json': {
+                schema: z.object({ data: z.array(Recipient), next_cursor: z.number().int().nullable() }),
               },
             },
-            404: errorResponse('No such bulk for this API key'),
-            503: unavailableResponse(),
           },
-        }),
-      ),
+          404: errorResponse('No such bulk for this API key'),
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         const bulk = await findBulk(deps.db, c.req.valid('param').id, c.get('tenantId'));
         const { status, cursor, limit } = c.req.valid('query');
@@ -258,20 +250,18 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
 
   for (const action of Object.keys(bulkControls) as BulkControl[]) {
     app.openapi(
-      createRoute(
-        scoped('send', {
-          method: 'post',
-          path: `/{id}/${action}`,
-          summary: `${action[0]!.toUpperCase()}${action.slice(1)} a bulk (the workflow's \`${action}\` signal, as an update)`,
-          request: { params: IdParam },
-          responses: {
-            200: { description: 'The new progress', content: { 'application/json': { schema: Progress } } },
-            404: errorResponse('No such bulk for this API key'),
-            409: errorResponse('The bulk has finished'),
-            503: unavailableResponse(),
-          },
-        }),
-      ),
+      scopedRoute('send', {
+        method: 'post',
+        path: `/{id}/${action}`,
+        summary: `${action[0]!.toUpperCase()}${action.slice(1)} a bulk (the workflow's \`${action}\` signal, as an update)`,
+        request: { params: IdParam },
+        responses: {
+          200: { description: 'The new progress', content: { 'application/json': { schema: Progress } } },
+          404: errorResponse('No such bulk for this API key'),
+          409: errorResponse('The bulk has finished'),
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         const bulk = await findBulk(deps.db, c.req.valid('param').id, c.get('tenantId'));
         return c.json(await controlBulk(deps.temporal, bulk, action), 200);

@@ -1,8 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { messages, messageStatuses, providerEventTypes } from '../../db/schema.js';
 import { acceptEmail, type AcceptDeps } from '../accept-email.js';
-import { scoped, type AuthEnv } from '../auth.js';
+import { scopedRoute, type AuthEnv } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { idempotencyKeyOf } from '../idempotency.js';
 import { emailRecord, findEmail, listEmails } from '../records/emails.js';
@@ -126,42 +126,40 @@ export function emailRoutes(deps: EmailRoutesDeps) {
 
   return app
     .openapi(
-      createRoute(
-        scoped('send', {
-          method: 'post',
-          path: '/',
-          summary: 'Send one email',
-          description:
-            'Validates, stores attachments in S3 and starts one durable workflow (`email-<id>`). ' +
-            'Send the same `Idempotency-Key` again to get the same id without a second send. ' +
-            'Also accepts multipart/form-data with the same fields and files under `attachments`.',
-          middleware: [limitBody(maxBody)] as const,
-          request: {
-            headers: IdempotencyKeyHeader,
-            // Read and validated by readValidated (JSON or multipart, size limits, duplicate keys).
-            body: {
-              required: true,
-              content: {
-                'application/json': { schema: { $ref: '#/components/schemas/SendEmail' } },
-                'multipart/form-data': { schema: { type: 'object' } },
-              },
+      scopedRoute('send', {
+        method: 'post',
+        path: '/',
+        summary: 'Send one email',
+        description:
+          'Validates, stores attachments in S3 and starts one durable workflow (`email-<id>`). ' +
+          'Send the same `Idempotency-Key` again to get the same id without a second send. ' +
+          'Also accepts multipart/form-data with the same fields and files under `attachments`.',
+        middleware: [limitBody(maxBody)] as const,
+        request: {
+          headers: IdempotencyKeyHeader,
+          // Read and validated by readValidated (JSON or multipart, size limits, duplicate keys).
+          body: {
+            required: true,
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/SendEmail' } },
+              'multipart/form-data': { schema: { type: 'object' } },
             },
           },
-          responses: {
-            202: { description: 'Accepted and queued', content: { 'application/json': { schema: Accepted } } },
-            400: errorResponse('Invalid input; `field` names the culprit'),
-            401: errorResponse('Missing or invalid API key'),
-            403: errorResponse(
-              'The key lacks the `send` scope (`field: "Authorization"`), or the From domain is not one of the ' +
-                'key\'s `from_domains` (`field: "from"`); nothing is stored',
-            ),
-            409: errorResponse('Idempotency-Key reused with a different request'),
-            413: errorResponse('Too large'),
-            415: errorResponse('Unsupported content type'),
-            503: sendUnavailable,
-          },
-        }),
-      ),
+        },
+        responses: {
+          202: { description: 'Accepted and queued', content: { 'application/json': { schema: Accepted } } },
+          400: errorResponse('Invalid input; `field` names the culprit'),
+          401: errorResponse('Missing or invalid API key'),
+          403: errorResponse(
+            'The key lacks the `send` scope (`field: "Authorization"`), or the From domain is not one of the ' +
+              'key\'s `from_domains` (`field: "from"`); nothing is stored',
+          ),
+          409: errorResponse('Idempotency-Key reused with a different request'),
+          413: errorResponse('Too large'),
+          415: errorResponse('Unsupported content type'),
+          503: sendUnavailable,
+        },
+      }),
       async (c) => {
         const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
         const request = await readValidated(c, (raw) => parseSendRequest(raw.body, raw.files, deps.limits));
@@ -169,64 +167,58 @@ export function emailRoutes(deps: EmailRoutesDeps) {
       },
     )
     .openapi(
-      createRoute(
-        scoped('read', {
-          method: 'get',
-          path: '/',
-          summary: 'List sends, newest first',
-          description: "Filters combine. Pages by `cursor` (the previous page's `next_cursor`; null on the last page).",
-          request: { query: ListQuery },
-          responses: {
-            200: { description: 'A page', content: { 'application/json': { schema: listPage(EmailSummary) } } },
-            400: errorResponse('Invalid filter; `field` names it'),
-            503: unavailableResponse(),
-          },
-        }),
-      ),
+      scopedRoute('read', {
+        method: 'get',
+        path: '/',
+        summary: 'List sends, newest first',
+        description: "Filters combine. Pages by `cursor` (the previous page's `next_cursor`; null on the last page).",
+        request: { query: ListQuery },
+        responses: {
+          200: { description: 'A page', content: { 'application/json': { schema: listPage(EmailSummary) } } },
+          400: errorResponse('Invalid filter; `field` names it'),
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         return c.json(await listEmails(deps.db, c.get('tenantId'), c.req.valid('query')), 200);
       },
     )
     .openapi(
-      createRoute(
-        scoped('read', {
-          method: 'get',
-          path: '/{id}',
-          summary: 'One email: status, provider, provider message id, every attempt',
-          request: { params: IdParam },
-          responses: {
-            200: { description: 'The email', content: { 'application/json': { schema: Email } } },
-            404: errorResponse('No such email for this API key'),
-            503: unavailableResponse(),
-          },
-        }),
-      ),
+      scopedRoute('read', {
+        method: 'get',
+        path: '/{id}',
+        summary: 'One email: status, provider, provider message id, every attempt',
+        request: { params: IdParam },
+        responses: {
+          200: { description: 'The email', content: { 'application/json': { schema: Email } } },
+          404: errorResponse('No such email for this API key'),
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         const m = await findEmail(deps.db, c.req.valid('param').id, c.get('tenantId'));
         return c.json(await emailRecord(deps.db, m), 200);
       },
     )
     .openapi(
-      createRoute(
-        scoped('send', {
-          method: 'post',
-          path: '/{id}/cancel',
-          summary: 'Cancel a scheduled send before its time',
-          description:
-            "The workflow's `cancelSend` update: accepted only while the send waits for its `scheduled_at`, " +
-            'answered once it is recorded `cancelled`. Nothing is sent.',
-          request: { params: IdParam },
-          responses: {
-            200: {
-              description: 'Cancelled',
-              content: { 'application/json': { schema: z.object({ id: z.string(), status: z.literal('cancelled') }) } },
-            },
-            404: errorResponse('No such email for this API key'),
-            409: errorResponse('The send is not scheduled (any more): it has started, finished or was cancelled'),
-            503: unavailableResponse(),
+      scopedRoute('send', {
+        method: 'post',
+        path: '/{id}/cancel',
+        summary: 'Cancel a scheduled send before its time',
+        description:
+          "The workflow's `cancelSend` update: accepted only while the send waits for its `scheduled_at`, " +
+          'answered once it is recorded `cancelled`. Nothing is sent.',
+        request: { params: IdParam },
+        responses: {
+          200: {
+            description: 'Cancelled',
+            content: { 'application/json': { schema: z.object({ id: z.string(), status: z.literal('cancelled') }) } },
           },
-        }),
-      ),
+          404: errorResponse('No such email for this API key'),
+          409: errorResponse('The send is not scheduled (any more): it has started, finished or was cancelled'),
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         const m = await findEmail(deps.db, c.req.valid('param').id, c.get('tenantId'));
         await whileScheduled(m, 'cancelled', (h) => h.executeUpdate(cancelSendUpdate));
@@ -234,41 +226,39 @@ export function emailRoutes(deps: EmailRoutesDeps) {
       },
     )
     .openapi(
-      createRoute(
-        scoped('send', {
-          method: 'patch',
-          path: '/{id}',
-          summary: 'Reschedule a scheduled send',
-          description:
-            "The workflow's `reschedule` update: accepted only while the send waits; answered with the new time " +
-            'once it is recorded. A time already past sends it now. It must stay before `not_after`.',
-          request: {
-            params: IdParam,
-            body: {
-              required: true,
-              content: {
-                'application/json': {
-                  schema: z.strictObject({ scheduled_at: sendWindow.scheduled_at.unwrap() }),
-                },
+      scopedRoute('send', {
+        method: 'patch',
+        path: '/{id}',
+        summary: 'Reschedule a scheduled send',
+        description:
+          "The workflow's `reschedule` update: accepted only while the send waits; answered with the new time " +
+          'once it is recorded. A time already past sends it now. It must stay before `not_after`.',
+        request: {
+          params: IdParam,
+          body: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: z.strictObject({ scheduled_at: sendWindow.scheduled_at.unwrap() }),
               },
             },
           },
-          responses: {
-            200: {
-              description: 'Rescheduled',
-              content: {
-                'application/json': {
-                  schema: z.object({ id: z.string(), status: z.literal('scheduled'), scheduled_at: z.string() }),
-                },
+        },
+        responses: {
+          200: {
+            description: 'Rescheduled',
+            content: {
+              'application/json': {
+                schema: z.object({ id: z.string(), status: z.literal('scheduled'), scheduled_at: z.string() }),
               },
             },
-            400: errorResponse('Invalid time; `field` names it'),
-            404: errorResponse('No such email for this API key'),
-            409: errorResponse('The send is not scheduled (any more)'),
-            503: unavailableResponse(),
           },
-        }),
-      ),
+          400: errorResponse('Invalid time; `field` names it'),
+          404: errorResponse('No such email for this API key'),
+          409: errorResponse('The send is not scheduled (any more)'),
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         const m = await findEmail(deps.db, c.req.valid('param').id, c.get('tenantId'));
         const at = new Date(c.req.valid('json').scheduled_at);

@@ -1,9 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Db } from '../../db/create-db.js';
 import { suppressionReasons } from '../../db/schema.js';
 import { addSuppressions, listSuppressions, removeSuppression, type SuppressionCursor } from '../../db/suppressions.js';
 import { parseAddress } from '../../mail/addresses.js';
-import { scoped, type AuthEnv } from '../auth.js';
+import { scopedRoute, type AuthEnv } from '../auth.js';
 import { ApiError, badField } from '../errors.js';
 import { limitBody } from '../read-body.js';
 import { errorResponse, router, unavailableResponse } from '../router.js';
@@ -66,71 +66,65 @@ export function decodeCursor(cursor: string): SuppressionCursor {
   throw badField('cursor', 'cursor is not a cursor of this listing');
 }
 
-const list = createRoute(
-  scoped('read', {
-    method: 'get',
-    path: '/',
-    summary: 'List suppressed addresses, newest first',
-    description:
-      'Addresses this API key never mails: hard bounces and complaints add themselves. Pages by `cursor` ' +
-      '(the previous page’s `next_cursor`).',
-    request: { query: ListQuery },
-    responses: {
-      200: {
-        description: 'A page',
-        content: {
-          'application/json': {
-            schema: z.object({
-              data: z.array(Suppression),
-              next_cursor: z.string().nullable().openapi({ description: 'null: the last page' }),
-            }),
-          },
+const list = scopedRoute('read', {
+  method: 'get',
+  path: '/',
+  summary: 'List suppressed addresses, newest first',
+  description:
+    'Addresses this API key never mails: hard bounces and complaints add themselves. Pages by `cursor` ' +
+    '(the previous page’s `next_cursor`).',
+  request: { query: ListQuery },
+  responses: {
+    200: {
+      description: 'A page',
+      content: {
+        'application/json': {
+          schema: z.object({
+            data: z.array(Suppression),
+            next_cursor: z.string().nullable().openapi({ description: 'null: the last page' }),
+          }),
         },
       },
-      400: errorResponse('Invalid filter; `field` names it'),
-      401: errorResponse('Missing or invalid API key'),
-      503: unavailableResponse(),
     },
-  }),
-);
+    400: errorResponse('Invalid filter; `field` names it'),
+    401: errorResponse('Missing or invalid API key'),
+    503: unavailableResponse(),
+  },
+});
 
-const add = createRoute(
-  scoped('manage', {
-    method: 'post',
-    path: '/',
-    summary: 'Suppress an address',
-    description:
-      'Sends to it end `suppressed` (or drop it from their envelope) from now on. Adding it again is harmless.',
-    middleware: [limitBody(16 * 1024)] as const,
-    request: { body: { required: true, content: { 'application/json': { schema: AddSuppression } } } },
-    responses: {
-      201: { description: 'Added', content: { 'application/json': { schema: Suppression } } },
-      200: {
-        description: 'Already suppressed (its first reason kept)',
-        content: { 'application/json': { schema: Suppression } },
-      },
-      400: errorResponse('Invalid input; `field` names it'),
-      401: errorResponse('Missing or invalid API key'),
-      413: errorResponse('Too large'),
-      503: unavailableResponse(),
+const add = scopedRoute('manage', {
+  method: 'post',
+  path: '/',
+  summary: 'Suppress an address',
+  description:
+    'Sends to it end `suppressed` (or drop it from their envelope) from now on. Adding it again is harmless.',
+  middleware: [limitBody(16 * 1024)] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: AddSuppression } } } },
+  responses: {
+    201: { description: 'Added', content: { 'application/json': { schema: Suppression } } },
+    200: {
+      description: 'Already suppressed (its first reason kept)',
+      content: { 'application/json': { schema: Suppression } },
     },
-  }),
-);
+    400: errorResponse('Invalid input; `field` names it'),
+    401: errorResponse('Missing or invalid API key'),
+    413: errorResponse('Too large'),
+    503: unavailableResponse(),
+  },
+});
 
-const remove = createRoute(
-  scoped('manage', {
-    method: 'delete',
-    path: '/{email}',
-    summary: 'Mail an address again',
-    request: { params: EmailParam },
-    responses: {
-      204: { description: 'Removed' },
-      401: errorResponse('Missing or invalid API key'),
-      404: errorResponse('Not suppressed'),
-      503: unavailableResponse(),
-    },
-  }),
-);
+const remove = scopedRoute('manage', {
+  method: 'delete',
+  path: '/{email}',
+  summary: 'Mail an address again',
+  request: { params: EmailParam },
+  responses: {
+    204: { description: 'Removed' },
+    401: errorResponse('Missing or invalid API key'),
+    404: errorResponse('Not suppressed'),
+    503: unavailableResponse(),
+  },
+});
 
 /** GET/POST /v1/suppressions, DELETE /v1/suppressions/{email}: the API key's own list. */
 export function suppressionRoutes(deps: SuppressionRoutesDeps) {

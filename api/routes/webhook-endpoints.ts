@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { and, count, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { WebhookSettings } from '../../config/config.js';
 import type { Db } from '../../db/create-db.js';
 import { webhookDeliveries, webhookDeliveryStatuses, webhookEndpoints } from '../../db/schema.js';
 import { newSigningSecret, webhookEventTypes } from '../../webhooks/events.js';
 import { webhookUrlProblem } from '../../webhooks/target.js';
-import { scoped, type AuthEnv } from '../auth.js';
+import { scopedRoute, type AuthEnv } from '../auth.js';
 import { ApiError, badField } from '../errors.js';
 import { uuidPattern } from '../idempotency.js';
 import { limitBody } from '../read-body.js';
@@ -157,26 +157,24 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
 
   return router<AuthEnv>()
     .openapi(
-      createRoute(
-        scoped('manage', {
-          method: 'post',
-          path: '/',
-          summary: 'Create a webhook endpoint',
-          description:
-            'Events of the listed types are POSTed to `url`, signed per Standard Webhooks (`webhook-id`, ' +
-            '`webhook-timestamp`, `webhook-signature`) with the secret this answer shows once.',
-          // A URL and a list of event types: anything larger is not a request to read.
-          middleware: [limitBody(16 * 1024)] as const,
-          request: { body: { required: true, content: { 'application/json': { schema: CreateEndpoint } } } },
-          responses: {
-            201: { description: 'Created', content: { 'application/json': { schema: CreatedEndpoint } } },
-            400: errorResponse('Invalid input; `field` names the culprit'),
-            413: errorResponse('Body larger than 16 KiB'),
-            401: unauthorized,
-            503: unavailableResponse(),
-          },
-        }),
-      ),
+      scopedRoute('manage', {
+        method: 'post',
+        path: '/',
+        summary: 'Create a webhook endpoint',
+        description:
+          'Events of the listed types are POSTed to `url`, signed per Standard Webhooks (`webhook-id`, ' +
+          '`webhook-timestamp`, `webhook-signature`) with the secret this answer shows once.',
+        // A URL and a list of event types: anything larger is not a request to read.
+        middleware: [limitBody(16 * 1024)] as const,
+        request: { body: { required: true, content: { 'application/json': { schema: CreateEndpoint } } } },
+        responses: {
+          201: { description: 'Created', content: { 'application/json': { schema: CreatedEndpoint } } },
+          400: errorResponse('Invalid input; `field` names the culprit'),
+          413: errorResponse('Body larger than 16 KiB'),
+          401: unauthorized,
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         const body = c.req.valid('json');
         const problem = webhookUrlProblem(body.url, deps.webhooks.allowPrivateTargets);
@@ -207,41 +205,37 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
       },
     )
     .openapi(
-      createRoute(
-        scoped('read', {
-          method: 'get',
-          path: '/',
-          summary: "List this API key's webhook endpoints",
-          description: 'Newest first, each with its state and recent delivery counts; secrets are never shown again.',
-          responses: {
-            200: {
-              description: 'The endpoints',
-              content: { 'application/json': { schema: z.object({ data: z.array(Endpoint) }) } },
-            },
-            401: unauthorized,
-            503: unavailableResponse(),
+      scopedRoute('read', {
+        method: 'get',
+        path: '/',
+        summary: "List this API key's webhook endpoints",
+        description: 'Newest first, each with its state and recent delivery counts; secrets are never shown again.',
+        responses: {
+          200: {
+            description: 'The endpoints',
+            content: { 'application/json': { schema: z.object({ data: z.array(Endpoint) }) } },
           },
-        }),
-      ),
+          401: unauthorized,
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         return c.json({ data: await listWebhookEndpoints(db, c.get('tenantId')) }, 200);
       },
     )
     .openapi(
-      createRoute(
-        scoped('read', {
-          method: 'get',
-          path: '/{id}',
-          summary: 'One webhook endpoint, with its latest deliveries',
-          request: { params: IdParam },
-          responses: {
-            200: { description: 'The endpoint', content: { 'application/json': { schema: EndpointDetail } } },
-            401: unauthorized,
-            404: notFound,
-            503: unavailableResponse(),
-          },
-        }),
-      ),
+      scopedRoute('read', {
+        method: 'get',
+        path: '/{id}',
+        summary: 'One webhook endpoint, with its latest deliveries',
+        request: { params: IdParam },
+        responses: {
+          200: { description: 'The endpoint', content: { 'application/json': { schema: EndpointDetail } } },
+          401: unauthorized,
+          404: notFound,
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         const endpoint = await find(c.req.valid('param').id, c.get('tenantId'));
         const [counts, recent] = await Promise.all([
@@ -272,24 +266,22 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
       },
     )
     .openapi(
-      createRoute(
-        scoped('manage', {
-          method: 'delete',
-          path: '/{id}',
-          summary: 'Delete a webhook endpoint',
-          description: 'Deliveries still retrying stop at their next attempt; nothing more is sent to it.',
-          request: { params: IdParam },
-          responses: {
-            200: {
-              description: 'Deleted',
-              content: { 'application/json': { schema: z.object({ id: z.string(), deleted: z.literal(true) }) } },
-            },
-            401: unauthorized,
-            404: notFound,
-            503: unavailableResponse(),
+      scopedRoute('manage', {
+        method: 'delete',
+        path: '/{id}',
+        summary: 'Delete a webhook endpoint',
+        description: 'Deliveries still retrying stop at their next attempt; nothing more is sent to it.',
+        request: { params: IdParam },
+        responses: {
+          200: {
+            description: 'Deleted',
+            content: { 'application/json': { schema: z.object({ id: z.string(), deleted: z.literal(true) }) } },
           },
-        }),
-      ),
+          401: unauthorized,
+          404: notFound,
+          503: unavailableResponse(),
+        },
+      }),
       async (c) => {
         const endpoint = await find(c.req.valid('param').id, c.get('tenantId'));
         await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id));
