@@ -47,7 +47,7 @@ export function createBulkRecordActivities({ db, sesMaxSendRate, emitEvent }: Bu
         .update(bulks)
         .set({ status, ...(status === 'running' ? { statusReason: null } : {}), updatedAt: new Date() })
         .where(eq(bulks.id, bulkId))
-        .returning({ id: bulks.id, apiKeyId: bulks.apiKeyId });
+        .returning({ id: bulks.id, tenantId: bulks.tenantId });
       if (status !== 'paused' || !bulk) return;
       // This activity's place in its run names the pause: a retry is the same pause, a later pause another.
       const { workflowExecution, activityId } = Context.current().info;
@@ -85,7 +85,7 @@ export function createBulkRecordActivities({ db, sesMaxSendRate, emitEvent }: Bu
             updatedAt: now,
           })
           .where(eq(bulks.id, bulkId))
-          .returning({ id: bulks.id, apiKeyId: bulks.apiKeyId });
+          .returning({ id: bulks.id, tenantId: bulks.tenantId });
         return row;
       });
       const counts = await countRecipients(db, bulkId);

@@ -227,7 +227,7 @@ export function createBulkSendActivities(deps: BulkSendDeps) {
         if (signal.aborted) break;
         // The suppression check rides on the statement that hands the rows to a provider: checked
         // immediately before their calls, at no extra round trip. Suppressed rows are final here.
-        const suppressed = suppressedSql(bulk.apiKeyId, sql`${bulkRecipients}.${sql.identifier('email')}`);
+        const suppressed = suppressedSql(bulk.tenantId, sql`${bulkRecipients}.${sql.identifier('email')}`);
         const out = await db
           .update(bulkRecipients)
           .set({

@@ -91,7 +91,7 @@ export async function writeOutcome(db: Db, o: OutcomeInput) {
 // What an outcome's event says about the message: never its body.
 const outcomeColumns = {
   id: messages.id,
-  apiKeyId: messages.apiKeyId,
+  tenantId: messages.tenantId,
   status: messages.status,
   from: messages.from,
   to: messages.to,

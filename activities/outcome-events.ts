@@ -24,7 +24,7 @@ const eventOf = (status: string): (typeof emitted)[number] | undefined =>
 export async function emitSendOutcome(db: Db, emitEvent: EmitEvent, row: OutcomeRow | undefined): Promise<void> {
   const event = row && eventOf(row.status);
   if (!row || !event) return;
-  await emitEvent(row.apiKeyId, `email.${event}`, {
+  await emitEvent(row.tenantId, `email.${event}`, {
     email_id: row.id,
     status: event,
     from: row.from,
@@ -50,10 +50,10 @@ export async function emitProviderEvents(db: Db, emitEvent: EmitEvent, providerM
 /** `bulk.completed`, `bulk.cancelled`, `bulk.expired` or `bulk.paused`, with the bulk's counts at that moment. */
 export async function emitBulkEvent(
   emitEvent: EmitEvent,
-  bulk: { id: string; apiKeyId: string },
+  bulk: { id: string; tenantId: string },
   status: 'completed' | 'cancelled' | 'expired' | 'paused',
   counts: RecipientCounts,
   key?: string,
 ): Promise<void> {
-  await emitEvent(bulk.apiKeyId, `bulk.${status}`, { bulk_id: bulk.id, status, ...counts }, key ? { key } : {});
+  await emitEvent(bulk.tenantId, `bulk.${status}`, { bulk_id: bulk.id, status, ...counts }, key ? { key } : {});
 }

@@ -66,7 +66,7 @@ export function createEventEmitter({ db, temporal, taskQueue, webhooks }: EventE
       .from(webhookEndpoints)
       .where(
         and(
-          eq(webhookEndpoints.apiKeyId, tenant),
+          eq(webhookEndpoints.tenantId, tenant),
           eq(webhookEndpoints.enabled, true),
           sql`${webhookEndpoints.eventTypes} @> ${JSON.stringify([type])}::jsonb`,
         ),
@@ -76,7 +76,7 @@ export function createEventEmitter({ db, temporal, taskQueue, webhooks }: EventE
     await db.transaction(async (tx) => {
       await tx
         .insert(webhookEvents)
-        .values({ id: eventId, apiKeyId: tenant, type, payload: webhookPayload(type, data, o.at ?? new Date()) })
+        .values({ id: eventId, tenantId: tenant, type, payload: webhookPayload(type, data, o.at ?? new Date()) })
         .onConflictDoNothing();
       await tx
         .insert(webhookDeliveries)

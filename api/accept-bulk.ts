@@ -9,6 +9,7 @@ import { insertOrTakeBack, startOrKeepQueued, storeUploads } from './accept-step
 import type { BulkRequest } from './bulk-request.js';
 import type { Rejection } from './fields.js';
 import { assertSameRequest, idFor, sha256 } from './idempotency.js';
+import { assertSenderAllowed, type Principal } from './principal.js';
 import { attachmentDigests, attachmentRows } from './store-attachments.js';
 
 /** A bulk's accept needs what a single send's does (the bulk queue and batch sizes included). */
@@ -28,17 +29,20 @@ const INSERT_CHUNK = 5_000;
 /**
  * Stores the bulk (attachments once in S3, recipients in Postgres) and starts its workflow. As for
  * a single send, a failed start leaves the bulk `queued` (503 with its id), and a concurrent
- * request with the same key answers as a repeat.
+ * request with the same key answers as a repeat. A From outside the key's sender domains is refused
+ * before anything is stored.
  */
 export async function acceptBulk(
   deps: BulkDeps,
   r: BulkRequest,
-  apiKeyId: string,
+  principal: Principal,
   idempotencyKey: string | undefined,
 ): Promise<AcceptedBulk> {
+  assertSenderAllowed(principal, r.from);
+  const { tenantId } = principal;
   const { attachments: files, rejected, ...fields } = r;
   const hash = sha256(JSON.stringify({ ...fields, attachments: attachmentDigests(files) }));
-  const id = idFor(apiKeyId, idempotencyKey);
+  const id = idFor(tenantId, idempotencyKey);
   const answer = (bulkId: string, status: string, total: number): AcceptedBulk => ({
     id: bulkId,
     status,
@@ -56,7 +60,7 @@ export async function acceptBulk(
   };
 
   if (idempotencyKey) {
-    const existing = await findByKey(deps.db, apiKeyId, idempotencyKey);
+    const existing = await findByKey(deps.db, tenantId, idempotencyKey);
     if (existing) return replay(existing);
   }
 
@@ -67,7 +71,7 @@ export async function acceptBulk(
       .insert(bulks)
       .values({
         id,
-        apiKeyId,
+        tenantId,
         idempotencyKey,
         requestHash: hash,
         workflowId: bulkWorkflowId(id),
@@ -102,7 +106,7 @@ export async function acceptBulk(
     return true;
   });
   if (!inserted) {
-    const existing = idempotencyKey ? await findByKey(deps.db, apiKeyId, idempotencyKey) : undefined;
+    const existing = idempotencyKey ? await findByKey(deps.db, tenantId, idempotencyKey) : undefined;
     if (!existing) throw new Error(`bulk ${id} collided but cannot be found`);
     return replay(existing);
   }
@@ -127,10 +131,10 @@ export async function acceptBulk(
   return answer(id, r.scheduledAt ? 'scheduled' : 'queued', total);
 }
 
-async function findByKey(db: Db, apiKeyId: string, key: string) {
+async function findByKey(db: Db, tenantId: string, key: string) {
   const [row] = await db
     .select()
     .from(bulks)
-    .where(and(eq(bulks.apiKeyId, apiKeyId), eq(bulks.idempotencyKey, key)));
+    .where(and(eq(bulks.tenantId, tenantId), eq(bulks.idempotencyKey, key)));
   return row;
 }

@@ -9,6 +9,7 @@ import { emailWorkflowId } from '../workflows/contracts.js';
 import { insertOrTakeBack, startOrKeepQueued, storeUploads } from './accept-steps.js';
 import { assertSameRequest, idFor, sha256 } from './idempotency.js';
 import { attachmentDigests, attachmentRows } from './store-attachments.js';
+import { assertSenderAllowed, type Principal } from './principal.js';
 import type { SendRequest } from './send-request.js';
 
 /** The clients the accept path uses, and where and how its workflows run. */
@@ -37,19 +38,22 @@ const uploadsOf = (r: SendRequest) =>
 /**
  * Stores the message (attachments to S3, rows to Postgres) and starts its workflow. Input has been
  * validated before this is called, so nothing here runs for bad input. A failed start leaves the
- * row `queued` (503 with its id); see accept-steps.ts for what each failure leaves behind.
+ * row `queued` (503 with its id); see accept-steps.ts for what each failure leaves behind. A From
+ * outside the key's sender domains is refused here, for every ingress, before anything is stored.
  */
 export async function acceptEmail(
   deps: AcceptDeps,
   r: SendRequest,
-  apiKeyId: string,
+  principal: Principal,
   idempotencyKey: string | undefined,
 ): Promise<Accepted> {
+  assertSenderAllowed(principal, r.from);
+  const { tenantId } = principal;
   const hash = requestHash(r);
-  const id = idFor(apiKeyId, idempotencyKey);
+  const id = idFor(tenantId, idempotencyKey);
 
   if (idempotencyKey) {
-    const existing = await findByKey(deps.db, apiKeyId, idempotencyKey);
+    const existing = await findByKey(deps.db, tenantId, idempotencyKey);
     if (existing) return replay(deps, existing, hash);
   }
 
@@ -60,7 +64,7 @@ export async function acceptEmail(
       .insert(messages)
       .values({
         id,
-        apiKeyId,
+        tenantId,
         idempotencyKey,
         requestHash: hash,
         workflowId: emailWorkflowId(id),
@@ -88,7 +92,7 @@ export async function acceptEmail(
   });
   if (!inserted) {
     // A concurrent request with the same key won the insert: answer as for a repeat.
-    const existing = idempotencyKey ? await findByKey(deps.db, apiKeyId, idempotencyKey) : undefined;
+    const existing = idempotencyKey ? await findByKey(deps.db, tenantId, idempotencyKey) : undefined;
     if (!existing) throw new Error(`message ${id} collided but cannot be found`);
     return replay(deps, existing, hash);
   }
@@ -99,11 +103,11 @@ export async function acceptEmail(
   return { id, status: r.scheduledAt ? 'scheduled' : 'queued' };
 }
 
-async function findByKey(db: Db, apiKeyId: string, key: string) {
+async function findByKey(db: Db, tenantId: string, key: string) {
   const [row] = await db
     .select()
     .from(messages)
-    .where(and(eq(messages.apiKeyId, apiKeyId), eq(messages.idempotencyKey, key)));
+    .where(and(eq(messages.tenantId, tenantId), eq(messages.idempotencyKey, key)));
   return row;
 }
 

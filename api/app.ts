@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import { bearerAuth } from './auth.js';
+import { bearerAuth, keyStore } from './auth.js';
 import { consoleRoutes, type ConsoleDeps } from './console/app.js';
 import { docsRoutes } from './docs.js';
 import { ApiError, handleError } from './errors.js';
 import { router } from './router.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
 import { bulkRoutes, type BulkRoutesDeps } from './routes/bulk.js';
 import { codecRoutes, type CodecRoutesDeps } from './routes/codec.js';
 import { emailFormRoutes, type EmailFormDeps } from './routes/email-form.js';
@@ -46,7 +47,9 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps));
   // Signed by SNS, not by an API key: mounted before the bearer check.
   app.route('/v1/webhooks/ses', sesWebhookRoutes(deps));
-  app.use('/v1/*', bearerAuth(deps.apiKeys));
+  const keys = keyStore(deps.db, deps.apiKeys);
+  app.use('/v1/*', bearerAuth(deps.db, keys));
+  app.route('/v1/api-keys', apiKeyRoutes(deps));
   app.route('/v1/suppressions', suppressionRoutes(deps));
   app.route('/v1/emails', emailRoutes(deps));
   app.route('/v1/bulk', bulkRoutes(deps));
@@ -67,6 +70,6 @@ export function createApp(deps: AppDeps) {
   });
   app.route('/docs', docsRoutes());
   // HTML for people, outside the API document; its own sign-in, the same queries and controls.
-  app.route('/console', consoleRoutes(deps));
+  app.route('/console', consoleRoutes({ ...deps, keys }));
   return app;
 }

@@ -15,6 +15,7 @@ export const errorStatus = {
   send_started: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   service_unavailable: 503,
   internal_error: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;

@@ -17,9 +17,9 @@ export function idempotencyKeyOf(header: string | undefined): string | undefined
 }
 
 /** An idempotency key maps to one id, so concurrent retries collide on one workflow id. */
-export function idFor(apiKeyId: string, idempotencyKey: string | undefined): string {
+export function idFor(tenantId: string, idempotencyKey: string | undefined): string {
   if (!idempotencyKey) return randomUUID();
-  const h = sha256(`${apiKeyId}\n${idempotencyKey}`);
+  const h = sha256(`${tenantId}\n${idempotencyKey}`);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 

@@ -6,7 +6,10 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import { parseAddress } from '../mail/addresses.js';
 import { acceptEmail, type AcceptDeps } from './accept-email.js';
 import type { AppDeps } from './app.js';
-import { keyChecker } from './auth.js';
+import type { Db } from '../db/create-db.js';
+import { keyStore } from './auth.js';
+import type { Principal } from './principal.js';
+import { countRequest } from './rate-limit.js';
 import { unavailableDependency } from './dependency-errors.js';
 import { ApiError } from './errors.js';
 import { RequestError, type Limits } from './fields.js';
@@ -32,14 +35,14 @@ export interface SmtpSubmission {
 }
 
 /**
- * The tenant an SMTP password belongs to: the password is an API key, resolved exactly as the HTTP
- * API resolves its bearer token (the username is not looked at). The one place that knows how.
+ * Who an SMTP password is: the password is an API key, resolved exactly as the HTTP API resolves
+ * its bearer token (the username is not looked at), and it needs the `send` scope.
  */
-export function smtpTenantResolver(keys: string[]): (password: string) => string | undefined {
-  const check = keyChecker(keys);
-  return (password) => {
-    const key = check(`Bearer ${password}`);
-    return 'id' in key ? key.id : undefined;
+export function smtpPrincipalResolver(db: Db, keys: string[]): (password: string) => Promise<Principal | undefined> {
+  const store = keyStore(db, keys);
+  return async (password) => {
+    const found = await store.authenticate(`Bearer ${password}`);
+    return 'error' in found || !found.scopes.includes('send') ? undefined : found;
   };
 }
 
@@ -52,6 +55,7 @@ const reply = (responseCode: number, message: string) => Object.assign(new Error
  * tries again, never a 250 for a message that is not stored and started.
  */
 function refusal(err: unknown, logger: AppDeps['logger']): Error {
+  if (err instanceof Error && 'responseCode' in err) return err;
   if (err instanceof RequestError) return reply(554, err.message);
   if (err instanceof ApiError && err.code !== 'service_unavailable' && err.code !== 'internal_error')
     return reply(554, err.message);
@@ -71,7 +75,7 @@ export async function startSmtpSubmission(
   deps: SmtpSubmissionDeps,
   opts: SmtpSubmissionOptions,
 ): Promise<SmtpSubmission> {
-  const tenantOf = smtpTenantResolver(deps.apiKeys);
+  const principalOf = smtpPrincipalResolver(deps.db, deps.apiKeys);
   const maxBytes = deps.limits.maxMessageBytes;
 
   async function accept(raw: Buffer, session: SMTPServerSession): Promise<string> {
@@ -79,8 +83,14 @@ export async function startSmtpSubmission(
     const envelopeTo = [
       ...new Map(session.envelope.rcptTo.map((r) => normalized(r.address)).map((a) => [a.toLowerCase(), a])).values(),
     ];
+    const principal = session.user as Principal;
+    // The key's per-minute limit counts messages here, as it counts requests over HTTP.
+    if (principal.rateLimitPerMinute !== null) {
+      const rate = await countRequest(deps.db, principal.keyId, principal.rateLimitPerMinute);
+      if (!rate.allowed) throw reply(451, `Rate limit of this key reached; try again in ${rate.resetSeconds} s`);
+    }
     const message = await parseRawSend(raw, randomUUID(), { field: 'message', envelopeTo }, deps.limits);
-    const accepted = await acceptEmail(deps, message.request, session.user as string, undefined);
+    const accepted = await acceptEmail(deps, message.request, principal, undefined);
     return accepted.id;
   }
 
@@ -131,9 +141,14 @@ export async function startSmtpSubmission(
     maxRecipients: deps.limits.maxRecipients,
     logger: false,
     onAuth(auth, _session, callback) {
-      const tenant = tenantOf(auth.password ?? '');
-      if (!tenant) return callback(reply(535, 'Authentication credentials invalid'));
-      callback(null, { user: tenant });
+      principalOf(auth.password ?? '').then(
+        (principal) =>
+          principal
+            ? callback(null, { user: principal })
+            : callback(reply(535, 'Authentication credentials invalid (an API key with the send scope)')),
+        // The database could not say: a temporary failure, so the client tries again.
+        (err: unknown) => callback(refusal(err, deps.logger)),
+      );
     },
     onRcptTo(address, _session, callback) {
       const parsed = parseAddress(address.address);

@@ -28,7 +28,10 @@ const payloadKey = z
 const schema = z.object({
   /** HTTP port of the API. */
   PORT: int(0, 65535).default(3000),
-  /** Comma-separated API keys accepted as `Authorization: Bearer <key>`. Dev mode makes one when empty. */
+  /**
+   * Comma-separated API keys accepted as `Authorization: Bearer <key>`: admins (every scope) of the
+   * `default` tenant; other keys are made with `POST /v1/api-keys`. Dev mode makes one when empty.
+   */
   API_KEYS: commaList,
   /**
    * Keys that encrypt every payload Mailroom exchanges with Temporal (AES-256-GCM): `id:base64`,

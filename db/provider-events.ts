@@ -218,17 +218,17 @@ const below = <S extends string>(ranks: Partial<Record<S, number>>, status: S) =
   (Object.keys(ranks) as S[]).filter((s) => ranks[s]! < ranks[status]!);
 
 /** The send an event maps to, and its tenant. */
-type Target = { messageId: string; apiKeyId: string } | { bulkId: string; seq: number; apiKeyId: string };
+type Target = { messageId: string; tenantId: string } | { bulkId: string; seq: number; tenantId: string };
 
 async function findTarget(tx: Tx, providerMessageId: string): Promise<Target | undefined> {
   const [m] = await tx
-    .select({ messageId: messages.id, apiKeyId: messages.apiKeyId })
+    .select({ messageId: messages.id, tenantId: messages.tenantId })
     .from(messages)
     .where(eq(messages.providerMessageId, providerMessageId))
     .limit(1);
   if (m) return m;
   const [r] = await tx
-    .select({ bulkId: bulkRecipients.bulkId, seq: bulkRecipients.seq, apiKeyId: bulks.apiKeyId })
+    .select({ bulkId: bulkRecipients.bulkId, seq: bulkRecipients.seq, tenantId: bulks.tenantId })
     .from(bulkRecipients)
     .innerJoin(bulks, eq(bulks.id, bulkRecipients.bulkId))
     .where(eq(bulkRecipients.providerMessageId, providerMessageId))
@@ -283,7 +283,7 @@ async function applyEvent(tx: Tx, e: EventRow): Promise<{ bulkId?: string } | un
     await addSuppressions(
       tx,
       ((e.details.recipients as { email: string }[] | undefined) ?? []).map((r) => ({
-        apiKeyId: target.apiKeyId,
+        tenantId: target.tenantId,
         email: r.email,
         reason,
         source: `ses:${e.snsMessageId}`,
@@ -366,18 +366,18 @@ const noticeOf = (e: Pick<EventRow, 'type' | 'subtype'>) =>
  */
 export async function eventNotices(db: Db, providerMessageId: string) {
   const rows = await db
-    .select({ event: providerEvents, apiKeyId: messages.apiKeyId })
+    .select({ event: providerEvents, tenantId: messages.tenantId })
     .from(providerEvents)
     .innerJoin(messages, eq(messages.id, providerEvents.messageId))
     .where(eq(providerEvents.providerMessageId, providerMessageId))
     .orderBy(asc(providerEvents.occurredAt));
-  return rows.flatMap(({ event: e, apiKeyId }) => {
+  return rows.flatMap(({ event: e, tenantId }) => {
     const type = noticeOf(e);
     if (!type) return [];
     const recipients = ((e.details.recipients as { email: string }[] | undefined) ?? []).map((r) => r.email);
     return [
       {
-        tenant: apiKeyId,
+        tenant: tenantId,
         type,
         key: e.snsMessageId,
         data: {

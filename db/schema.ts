@@ -52,9 +52,16 @@ const stringMap = (name: string) =>
     .notNull()
     .default(sql`'{}'::jsonb`);
 
+/**
+ * The tenant a record belongs to. The column keeps its first name, `api_key_id`, from when each
+ * API key was its own tenant; it holds the tenant id (`default` for the keys in API_KEYS), so a
+ * key can be rotated without orphaning what it sent (migration 0010 moved the old key ids).
+ */
+const tenantColumn = () => text('api_key_id').notNull();
+
 /** Who asked, with which idempotency key, and the workflow that carries it out. */
 const acceptedRequestColumns = () => ({
-  apiKeyId: text('api_key_id').notNull(),
+  tenantId: tenantColumn(),
   idempotencyKey: text('idempotency_key'),
   requestHash: text('request_hash').notNull(),
   workflowId: text('workflow_id').notNull(),
@@ -114,11 +121,11 @@ export const messages = pgTable(
     rawMimeKey: text('raw_mime_key'),
   },
   (t) => [
-    // The idempotency key is scoped per API key; NULL keys never collide.
-    uniqueIndex('messages_api_key_idempotency_key').on(t.apiKeyId, t.idempotencyKey),
+    // The idempotency key is scoped per tenant; NULL keys never collide.
+    uniqueIndex('messages_api_key_idempotency_key').on(t.tenantId, t.idempotencyKey),
     index('messages_status_created_at').on(t.status, t.createdAt),
     // Listing: a tenant's sends, newest first.
-    index('messages_api_key_created_at').on(t.apiKeyId, t.createdAt, t.id),
+    index('messages_api_key_created_at').on(t.tenantId, t.createdAt, t.id),
     // Provider events find their message by the id the provider gave it.
     index('messages_provider_message_id').on(t.providerMessageId),
   ],
@@ -237,9 +244,9 @@ export const bulks = pgTable(
     ...scheduleColumns(),
   },
   (t) => [
-    uniqueIndex('bulks_api_key_idempotency_key').on(t.apiKeyId, t.idempotencyKey),
+    uniqueIndex('bulks_api_key_idempotency_key').on(t.tenantId, t.idempotencyKey),
     index('bulks_status_created_at').on(t.status, t.createdAt),
-    index('bulks_api_key_created_at').on(t.apiKeyId, t.createdAt, t.id),
+    index('bulks_api_key_created_at').on(t.tenantId, t.createdAt, t.id),
   ],
 );
 
@@ -349,8 +356,7 @@ export const webhookEndpoints = pgTable(
   'webhook_endpoints',
   {
     id: text('id').primaryKey(),
-    /** The tenant: the API key id, as `messages.api_key_id`. */
-    apiKeyId: text('api_key_id').notNull(),
+    tenantId: tenantColumn(),
     url: text('url').notNull(),
     eventTypes: jsonb('event_types').$type<string[]>().notNull(),
     secret: text('secret').notNull(),
@@ -364,14 +370,14 @@ export const webhookEndpoints = pgTable(
     lastFailureAt: timestamp('last_failure_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('webhook_endpoints_api_key_created_at').on(t.apiKeyId, t.createdAt)],
+  (t) => [index('webhook_endpoints_api_key_created_at').on(t.tenantId, t.createdAt)],
 );
 
 /** One event, once, whatever the number of endpoints: the exact bytes every delivery signs. */
 export const webhookEvents = pgTable('webhook_events', {
   /** Derived from (tenant, type, key): a repeated emit finds the same row. */
   id: text('id').primaryKey(),
-  apiKeyId: text('api_key_id').notNull(),
+  tenantId: tenantColumn(),
   type: text('type').notNull(),
   /** The serialized `{type, timestamp, data}` body, as signed and sent. */
   payload: text('payload').notNull(),
@@ -446,11 +452,11 @@ export const providerEvents = pgTable(
 export const suppressionReasons = ['bounce', 'complaint', 'manual'] as const;
 export type SuppressionReason = (typeof suppressionReasons)[number];
 
-/** Addresses a tenant (API key) never mails again: checked immediately before every provider call. */
+/** Addresses a tenant never mails again: checked immediately before every provider call. */
 export const suppressions = pgTable(
   'suppressions',
   {
-    apiKeyId: text('api_key_id').notNull(),
+    tenantId: tenantColumn(),
     /** Lowercased bare address. */
     email: text('email').notNull(),
     reason: text('reason').$type<SuppressionReason>().notNull(),
@@ -459,7 +465,47 @@ export const suppressions = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    primaryKey({ columns: [t.apiKeyId, t.email] }),
-    index('suppressions_api_key_created_at').on(t.apiKeyId, t.createdAt, t.email),
+    primaryKey({ columns: [t.tenantId, t.email] }),
+    index('suppressions_api_key_created_at').on(t.tenantId, t.createdAt, t.email),
   ],
 );
+
+export const apiKeyScopes = ['send', 'read', 'manage', 'admin'] as const;
+export type ApiKeyScope = (typeof apiKeyScopes)[number];
+
+/**
+ * Keys made through `POST /v1/api-keys` (those of API_KEYS are configuration, not rows). The key
+ * is `mr_<id>_<secret>`; only the SHA-256 of its 256-bit random secret is kept, so this table
+ * cannot be used to sign in. Revoked keys stay, for the record of who sent what.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    /** 8 characters of [a-z0-9], also the key's visible prefix `mr_<id>`. */
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    name: text('name').notNull(),
+    /** Hex SHA-256 of the secret part. */
+    secretHash: text('secret_hash').notNull(),
+    scopes: jsonb('scopes').$type<ApiKeyScope[]>().notNull(),
+    /** The From domains the key may send as; empty: any. */
+    fromDomains: jsonb('from_domains').$type<string[]>().notNull(),
+    /** Requests a minute; null: unlimited. */
+    rateLimitPerMinute: integer('rate_limit_per_minute'),
+    /** The key that made this one (an API_KEYS key id or another managed key's id). */
+    createdBy: text('created_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [index('api_keys_tenant_created_at').on(t.tenantId, t.createdAt)],
+);
+
+/**
+ * Per-key request counts in fixed one-minute windows, one row per key, shared by every API
+ * replica: a request is one atomic upsert (api/rate-limit.ts).
+ */
+export const rateLimitWindows = pgTable('rate_limit_windows', {
+  keyId: text('key_id').primaryKey(),
+  windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+  count: integer('count').notNull(),
+});

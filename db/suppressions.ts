@@ -8,9 +8,9 @@ import { suppressions, type SuppressionReason } from './schema.js';
 
 type Executor = Pick<Db, 'insert'>;
 
-/** Whether `email` (any case) is on `apiKeyId`'s list: the one suppression check, as SQL. */
-export const suppressedSql = (apiKeyId: SQL | string, email: SQL) =>
-  sql`exists (select 1 from ${suppressions} s where s.api_key_id = ${apiKeyId} and s.email = lower(${email}))`;
+/** Whether `email` (any case) is on `tenantId`'s list: the one suppression check, as SQL. */
+export const suppressedSql = (tenantId: SQL | string, email: SQL) =>
+  sql`exists (select 1 from ${suppressions} s where s.api_key_id = ${tenantId} and s.email = lower(${email}))`;
 
 /**
  * Which of these addresses are suppressed for the tenant of a message (its row's api_key_id) or
@@ -18,12 +18,12 @@ export const suppressedSql = (apiKeyId: SQL | string, email: SQL) =>
  */
 export async function suppressedAmong(
   db: Pick<Db, 'select'>,
-  owner: { messageId: string } | { apiKeyId: string },
+  owner: { messageId: string } | { tenantId: string },
   addresses: string[],
 ): Promise<Set<string>> {
   if (addresses.length === 0) return new Set();
   const tenant =
-    'apiKeyId' in owner ? owner.apiKeyId : sql`(select api_key_id from messages where id = ${owner.messageId})`;
+    'tenantId' in owner ? owner.tenantId : sql`(select api_key_id from messages where id = ${owner.messageId})`;
   const list = sql`array[${sql.join(
     addresses.map((a) => sql`${a}`),
     sql`, `,
@@ -36,7 +36,7 @@ export async function suppressedAmong(
 }
 
 export interface NewSuppression {
-  apiKeyId: string;
+  tenantId: string;
   email: string;
   reason: SuppressionReason;
   source: string;
@@ -55,10 +55,10 @@ export async function addSuppressions(db: Executor, entries: NewSuppression[]): 
   return rows.map((r) => r.email);
 }
 
-export async function removeSuppression(db: Db, apiKeyId: string, email: string): Promise<boolean> {
+export async function removeSuppression(db: Db, tenantId: string, email: string): Promise<boolean> {
   const rows = await db
     .delete(suppressions)
-    .where(and(eq(suppressions.apiKeyId, apiKeyId), eq(suppressions.email, email.trim().toLowerCase())))
+    .where(and(eq(suppressions.tenantId, tenantId), eq(suppressions.email, email.trim().toLowerCase())))
     .returning({ email: suppressions.email });
   return rows.length > 0;
 }
@@ -72,7 +72,7 @@ export interface SuppressionCursor {
 /** A page of a tenant's list, newest first; the cursor is the last row of the previous page. */
 export function listSuppressions(
   db: Db,
-  apiKeyId: string,
+  tenantId: string,
   o: { reason?: SuppressionReason; email?: string; after?: SuppressionCursor; limit: number },
 ) {
   return db
@@ -86,7 +86,7 @@ export function listSuppressions(
     .from(suppressions)
     .where(
       and(
-        eq(suppressions.apiKeyId, apiKeyId),
+        eq(suppressions.tenantId, tenantId),
         o.reason ? eq(suppressions.reason, o.reason) : undefined,
         o.email ? eq(suppressions.email, o.email.trim().toLowerCase()) : undefined,
         o.after

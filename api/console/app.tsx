@@ -7,7 +7,8 @@ import type { Client } from '@temporalio/client';
 import type { ConsoleSettings } from '../../config/config.js';
 import type { ProviderEndpoints } from '../../db/circuits.js';
 import type { Db } from '../../db/create-db.js';
-import { keyChecker } from '../auth.js';
+import { countAgainstLimit, type AuthEnv, type KeyStore } from '../auth.js';
+import { assertScope, type Principal } from '../principal.js';
 import { limitBody } from '../read-body.js';
 import { unavailableDependency } from '../dependency-errors.js';
 import { ApiError, errorStatus, unavailable, RETRY_AFTER_SECONDS } from '../errors.js';
@@ -22,13 +23,15 @@ import { SignIn } from './sign-in.js';
 export interface ConsoleDeps {
   db: Db;
   temporal: Client;
+  /** API_KEYS, whose sessions are signed with secrets derived from them. */
   apiKeys: string[];
+  keys: KeyStore;
   providerEndpoints: ProviderEndpoints;
   console: ConsoleSettings;
   logger: { error(obj: unknown, msg?: string): void };
 }
 
-export type ConsoleEnv = { Variables: { apiKeyId: string; viewer: Viewer } };
+export type ConsoleEnv = { Variables: AuthEnv['Variables'] & { viewer: Viewer } };
 export type ConsoleContext = Context<ConsoleEnv>;
 
 /** Only a path of the console itself: never an open redirect. */
@@ -38,7 +41,6 @@ const safeNext = (next: unknown) =>
     : '/console/sends';
 
 export function consoleRoutes(deps: ConsoleDeps) {
-  const checkKey = keyChecker(deps.apiKeys);
   const signer = sessionSigner(deps.apiKeys);
   const ttlSeconds = deps.console.sessionHours * 3600;
   const app = new Hono<ConsoleEnv>();
@@ -102,14 +104,28 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const next = safeNext(form.next);
     const key = typeof form.key === 'string' ? form.key.trim() : '';
     if (!key) return page(c, 400, { title: 'Sign in', children: <SignIn next={next} error="Enter an API key." /> });
-    const checked = checkKey(`Bearer ${key}`);
+    const checked = await deps.keys.authenticate(`Bearer ${key}`);
     if ('error' in checked)
       return page(c, 401, { title: 'Sign in', children: <SignIn next={next} error="That API key is not valid." /> });
-    const { cookie } = signer.issue(checked.id, ttlSeconds);
+    if (!checked.scopes.includes('read'))
+      return page(c, 403, {
+        title: 'Sign in',
+        children: <SignIn next={next} error="That API key lacks the read scope the console needs." />,
+      });
+    const { cookie } = signer.issue(checked.keyId, ttlSeconds);
     for (const path of cookiePaths)
       setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions(c, path), maxAge: ttlSeconds });
     return c.redirect(next, 303);
   });
+
+  /** The key's tenant and what it may do, for the pages and controls; every page needs `read`. */
+  const signedIn = async (c: ConsoleContext, principal: Principal) => {
+    c.set('principal', principal);
+    c.set('tenantId', principal.tenantId);
+    c.set('keyId', principal.keyId);
+    await countAgainstLimit(c, deps.db, principal);
+    assertScope(principal, 'read');
+  };
 
   // Every route below needs a signed-in key: a session cookie, or a bearer key for scripts.
   app.use(
@@ -117,21 +133,23 @@ export function consoleRoutes(deps: ConsoleDeps) {
     createMiddleware<ConsoleEnv>(async (c, next) => {
       const header = c.req.header('authorization');
       if (header !== undefined) {
-        const key = checkKey(header);
+        const key = await deps.keys.authenticate(header);
         if ('error' in key) throw new ApiError('unauthorized', key.error);
-        c.set('apiKeyId', key.id);
         // A browser never sends this header by itself, so a bearer request cannot be forged cross-site.
         c.set('viewer', {});
+        await signedIn(c, key);
         return next();
       }
       const session = signer.verify(getCookie(c, SESSION_COOKIE));
-      if (!session) {
+      // A revoked key's session ends with it: its key is looked up on every request.
+      const principal = session && (await deps.keys.byKeyId(session.keyId));
+      if (!session || !principal) {
         if (c.req.method === 'GET' || c.req.method === 'HEAD')
           return c.redirect(`/console/sign-in?next=${encodeURIComponent(c.req.path + new URL(c.req.url).search)}`, 303);
         throw new ApiError('unauthorized', 'sign in first');
       }
-      c.set('apiKeyId', session.apiKeyId);
       c.set('viewer', { csrf: session.csrf });
+      await signedIn(c, principal);
       if (c.req.method === 'POST') {
         const form = await c.req.parseBody();
         if (!signer.csrfMatches(session, form.csrf))

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Hono } from 'hono';
 import { bulkStatuses, type BulkStatus } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
+import { assertScope } from '../principal.js';
 import { countRecipients, type RecipientCounts } from '../../db/bulk-counts.js';
 import {
   bulkControls,
@@ -114,7 +115,7 @@ const done: Record<string, string> = {
 export function bulkPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
   app.get('/bulks', async (c) => {
     const q = parseQuery(BulksQuery, c.req.query());
-    const { data, next_cursor } = await listBulks(deps.db, c.get('apiKeyId'), { ...q, limit: PAGE_SIZE });
+    const { data, next_cursor } = await listBulks(deps.db, c.get('tenantId'), { ...q, limit: PAGE_SIZE });
     const rows = await Promise.all(data.map(async (b) => ({ ...b, ...(await countRecipients(deps.db, b.id)) })));
     const older = next_cursor
       ? `/console/bulks?${new URLSearchParams({ ...(q.status ? { status: q.status } : {}), cursor: next_cursor })}`
@@ -171,7 +172,7 @@ export function bulkPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
   });
 
   app.get('/bulks/:id', async (c) => {
-    const row = await findBulk(deps.db, c.req.param('id'), c.get('apiKeyId'));
+    const row = await findBulk(deps.db, c.req.param('id'), c.get('tenantId'));
     const bulk = await bulkRecord(deps.db, row);
     const notice = done[c.req.query('done') ?? ''];
     return page(c, 200, {
@@ -223,14 +224,15 @@ export function bulkPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
   });
 
   app.get('/bulks/:id/progress', async (c) => {
-    const bulk = await bulkRecord(deps.db, await findBulk(deps.db, c.req.param('id'), c.get('apiKeyId')));
+    const bulk = await bulkRecord(deps.db, await findBulk(deps.db, c.req.param('id'), c.get('tenantId')));
     return c.html(<Progress bulk={bulk} />, 200, { 'cache-control': 'no-store' });
   });
 
   app.post('/bulks/:id/:action', async (c) => {
     const action = c.req.param('action');
     if (!(action in bulkControls)) throw new ApiError('not_found', `no bulk action ${action}`, 'action');
-    const bulk = await findBulk(deps.db, c.req.param('id'), c.get('apiKeyId'));
+    assertScope(c.get('principal'), 'send');
+    const bulk = await findBulk(deps.db, c.req.param('id'), c.get('tenantId'));
     await controlBulk(deps.temporal, bulk, action as BulkControl);
     return c.redirect(`/console/bulks/${bulk.id}?done=${action}`, 303);
   });

@@ -17,7 +17,7 @@ const SendsQuery = z.object({
 export function sendPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
   app.get('/sends', async (c) => {
     const q = parseQuery(SendsQuery, c.req.query());
-    const { data, next_cursor } = await listEmails(deps.db, c.get('apiKeyId'), { ...q, limit: PAGE_SIZE });
+    const { data, next_cursor } = await listEmails(deps.db, c.get('tenantId'), { ...q, limit: PAGE_SIZE });
     const older = next_cursor
       ? `/console/sends?${new URLSearchParams({ ...(q.status ? { status: q.status } : {}), ...(q.to ? { to: q.to } : {}), cursor: next_cursor })}`
       : undefined;
@@ -80,7 +80,7 @@ export function sendPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
   });
 
   app.get('/sends/:id', async (c) => {
-    const m = await emailRecord(deps.db, await findEmail(deps.db, c.req.param('id'), c.get('apiKeyId')));
+    const m = await emailRecord(deps.db, await findEmail(deps.db, c.req.param('id'), c.get('tenantId')));
     return page(c, 200, {
       title: `Send ${m.id}`,
       section: 'sends',

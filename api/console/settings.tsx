@@ -5,6 +5,7 @@ import { circuitReport } from '../../db/circuits.js';
 import { providers, suppressionReasons } from '../../db/schema.js';
 import { listSuppressions, removeSuppression } from '../../db/suppressions.js';
 import { ApiError } from '../errors.js';
+import { assertScope } from '../principal.js';
 import { decodeCursor, encodeCursor } from '../routes/suppressions.js';
 import { listWebhookEndpoints } from '../routes/webhook-endpoints.js';
 import type { ConsoleDeps, ConsoleEnv } from './app.js';
@@ -20,7 +21,7 @@ const SuppressionsQuery = z.object({
 export function settingsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
   app.get('/suppressions', async (c) => {
     const q = parseQuery(SuppressionsQuery, c.req.query());
-    const rows = await listSuppressions(deps.db, c.get('apiKeyId'), {
+    const rows = await listSuppressions(deps.db, c.get('tenantId'), {
       reason: q.reason,
       after: q.cursor ? decodeCursor(q.cursor) : undefined,
       limit: PAGE_SIZE,
@@ -106,16 +107,17 @@ export function settingsPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps) {
   });
 
   app.post('/suppressions/remove', async (c) => {
+    assertScope(c.get('principal'), 'manage');
     const { email } = await c.req.parseBody();
     if (typeof email !== 'string' || !email || email.length > 320)
       throw new ApiError('validation_error', 'email is required', 'email');
-    if (!(await removeSuppression(deps.db, c.get('apiKeyId'), email)))
+    if (!(await removeSuppression(deps.db, c.get('tenantId'), email)))
       throw new ApiError('not_found', `${email} is not suppressed`, 'email');
     return c.redirect(`/console/suppressions?${new URLSearchParams({ removed: email })}`, 303);
   });
 
   app.get('/webhooks', async (c) => {
-    const endpoints = await listWebhookEndpoints(deps.db, c.get('apiKeyId'));
+    const endpoints = await listWebhookEndpoints(deps.db, c.get('tenantId'));
     return page(c, 200, {
       title: 'Webhooks',
       section: 'webhooks',

@@ -32,25 +32,25 @@ export const bulkSummary = (b: BulkRow) => ({
 });
 
 /** The tenant's bulk, or a 404 naming `id`. */
-export async function findBulk(db: Db, id: string, apiKeyId: string): Promise<BulkRow> {
+export async function findBulk(db: Db, id: string, tenantId: string): Promise<BulkRow> {
   const notFound = new ApiError('not_found', `no bulk ${id}`, 'id');
   if (!uuidPattern.test(id)) throw notFound;
   const [bulk] = await db
     .select()
     .from(bulks)
-    .where(and(eq(bulks.id, id), eq(bulks.apiKeyId, apiKeyId)));
+    .where(and(eq(bulks.id, id), eq(bulks.tenantId, tenantId)));
   if (!bulk) throw notFound;
   return bulk;
 }
 
 /** A page of the tenant's bulks, newest first. */
-export async function listBulks(db: Db, apiKeyId: string, q: BulkFilters) {
-  const after = q.cursor ? await findBulk(db, q.cursor, apiKeyId).catch(() => undefined) : undefined;
+export async function listBulks(db: Db, tenantId: string, q: BulkFilters) {
+  const after = q.cursor ? await findBulk(db, q.cursor, tenantId).catch(() => undefined) : undefined;
   const paging = newestFirst({ table: bulks, createdAt: bulks.createdAt, id: bulks.id }, q, after);
   const rows = await db
     .select()
     .from(bulks)
-    .where(and(eq(bulks.apiKeyId, apiKeyId), q.status ? eq(bulks.status, q.status) : undefined, ...paging.where))
+    .where(and(eq(bulks.tenantId, tenantId), q.status ? eq(bulks.status, q.status) : undefined, ...paging.where))
     .orderBy(...paging.orderBy)
     .limit(q.limit);
   return page(rows, q.limit, bulkSummary);

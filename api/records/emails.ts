@@ -45,20 +45,20 @@ function recipientIs(address: string) {
 }
 
 /** The tenant's send, or a 404 naming `id` (another tenant's send is as absent as a missing one). */
-export async function findEmail(db: Db, id: string, apiKeyId: string): Promise<MessageRow> {
+export async function findEmail(db: Db, id: string, tenantId: string): Promise<MessageRow> {
   const notFound = new ApiError('not_found', `no email ${id}`, 'id');
   if (!uuidPattern.test(id)) throw notFound;
   const [m] = await db
     .select()
     .from(messages)
-    .where(and(eq(messages.id, id), eq(messages.apiKeyId, apiKeyId)));
+    .where(and(eq(messages.id, id), eq(messages.tenantId, tenantId)));
   if (!m) throw notFound;
   return m;
 }
 
 /** A page of the tenant's sends, newest first; the cursor is the last row's position, not an offset. */
-export async function listEmails(db: Db, apiKeyId: string, q: EmailFilters) {
-  const after = q.cursor ? await findEmail(db, q.cursor, apiKeyId).catch(() => undefined) : undefined;
+export async function listEmails(db: Db, tenantId: string, q: EmailFilters) {
+  const after = q.cursor ? await findEmail(db, q.cursor, tenantId).catch(() => undefined) : undefined;
   const paging = newestFirst({ table: messages, createdAt: messages.createdAt, id: messages.id }, q, after);
   const [tagName, tagValue] = q.tag?.split(':') ?? [];
   const rows = await db
@@ -66,7 +66,7 @@ export async function listEmails(db: Db, apiKeyId: string, q: EmailFilters) {
     .from(messages)
     .where(
       and(
-        eq(messages.apiKeyId, apiKeyId),
+        eq(messages.tenantId, tenantId),
         q.status ? eq(messages.status, q.status) : undefined,
         q.to ? recipientIs(q.to) : undefined,
         tagName ? sql`${messages.tags} @> ${JSON.stringify({ [tagName]: tagValue })}::jsonb` : undefined,

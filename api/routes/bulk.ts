@@ -1,9 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { bulkRecipients, bulkStatuses, recipientStatuses } from '../../db/schema.js';
 import { acceptBulk, type BulkDeps } from '../accept-bulk.js';
 import { bulkBody, parseBulkRequest, recipientSchema, type BulkLimits } from '../bulk-request.js';
-import type { AuthEnv } from '../auth.js';
+import { scopedRoute, type AuthEnv } from '../auth.js';
 import { idempotencyKeyOf } from '../idempotency.js';
 import { bulkControls, bulkRecord, controlBulk, findBulk, listBulks, type BulkControl } from '../records/bulks.js';
 import { limitBody, readValidated } from '../read-body.js';
@@ -100,7 +100,7 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
   app.openAPIRegistry.register('BulkRecipientInput', recipientSchema);
   app
     .openapi(
-      createRoute({
+      scopedRoute('send', {
         method: 'post',
         path: '/',
         summary: 'Send one message to many recipients, an individual copy each',
@@ -125,6 +125,10 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
           202: { description: 'Accepted', content: { 'application/json': { schema: BulkAccepted } } },
           400: errorResponse('Invalid input; `field` names the culprit, `rejected` lists bad recipients'),
           401: errorResponse('Missing or invalid API key'),
+          403: errorResponse(
+            'The key lacks the `send` scope (`field: "Authorization"`), or the From domain is not one of the ' +
+              'key\'s `from_domains` (`field: "from"`); nothing is stored',
+          ),
           409: errorResponse('Idempotency-Key reused with a different request'),
           413: errorResponse(
             'Body over BULK_MAX_BODY_BYTES (24 MiB by default), or attachments over MAX_MESSAGE_BYTES',
@@ -138,11 +142,11 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
           csvField: 'recipients',
           csvMaxRows: deps.bulkLimits.maxBulkRecipients,
         });
-        return c.json(await acceptBulk(deps, request, c.get('apiKeyId'), idempotencyKey), 202);
+        return c.json(await acceptBulk(deps, request, c.get('principal'), idempotencyKey), 202);
       },
     )
     .openapi(
-      createRoute({
+      scopedRoute('read', {
         method: 'get',
         path: '/',
         summary: 'List bulks, newest first',
@@ -156,11 +160,11 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
         },
       }),
       async (c) => {
-        return c.json(await listBulks(deps.db, c.get('apiKeyId'), c.req.valid('query')), 200);
+        return c.json(await listBulks(deps.db, c.get('tenantId'), c.req.valid('query')), 200);
       },
     )
     .openapi(
-      createRoute({
+      scopedRoute('read', {
         method: 'get',
         path: '/{id}',
         summary:
@@ -173,12 +177,12 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
         },
       }),
       async (c) => {
-        const bulk = await findBulk(deps.db, c.req.valid('param').id, c.get('apiKeyId'));
+        const bulk = await findBulk(deps.db, c.req.valid('param').id, c.get('tenantId'));
         return c.json(await bulkRecord(deps.db, bulk), 200);
       },
     )
     .openapi(
-      createRoute({
+      scopedRoute('read', {
         method: 'get',
         path: '/{id}/recipients',
         summary: 'Per-recipient outcomes, paged by `cursor` (the last index of the previous page)',
@@ -197,7 +201,7 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
         },
       }),
       async (c) => {
-        const bulk = await findBulk(deps.db, c.req.valid('param').id, c.get('apiKeyId'));
+        const bulk = await findBulk(deps.db, c.req.valid('param').id, c.get('tenantId'));
         const { status, cursor, limit } = c.req.valid('query');
         // Not `data`: up to 16 KB a row the page does not show.
         const rows = await deps.db
@@ -246,7 +250,7 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
 
   for (const action of Object.keys(bulkControls) as BulkControl[]) {
     app.openapi(
-      createRoute({
+      scopedRoute('send', {
         method: 'post',
         path: `/{id}/${action}`,
         summary: `${action[0]!.toUpperCase()}${action.slice(1)} a bulk (the workflow's \`${action}\` signal, as an update)`,
@@ -259,7 +263,7 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
         },
       }),
       async (c) => {
-        const bulk = await findBulk(deps.db, c.req.valid('param').id, c.get('apiKeyId'));
+        const bulk = await findBulk(deps.db, c.req.valid('param').id, c.get('tenantId'));
         return c.json(await controlBulk(deps.temporal, bulk, action), 200);
       },
     );

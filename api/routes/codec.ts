@@ -6,7 +6,9 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { getCookie } from 'hono/cookie';
 import { cors } from 'hono/cors';
 import { createMiddleware } from 'hono/factory';
-import { keyChecker, type AuthEnv } from '../auth.js';
+import type { Db } from '../../db/create-db.js';
+import { keyStore, type AuthEnv } from '../auth.js';
+import { isOperator, type Principal } from '../principal.js';
 import { SESSION_COOKIE, sessionSigner } from '../console/session.js';
 import { ApiError, badField } from '../errors.js';
 import { limitBody } from '../read-body.js';
@@ -15,6 +17,7 @@ import { errorResponse, router } from '../router.js';
 export interface CodecRoutesDeps {
   /** The API's payload codec; undefined when PAYLOAD_PLAINTEXT chose plaintext (the routes then pass payloads through). */
   payloadCodec: PayloadCodec | undefined;
+  db: Db;
   apiKeys: string[];
   /** The Temporal Web UI's origin: the only one whose pages may call these routes from a browser. */
   temporalUiUrl: string;
@@ -63,25 +66,36 @@ const codecRoute = (op: 'decode' | 'encode') =>
       200: { description: 'The payloads, in order', content: { 'application/json': { schema: Payloads } } },
       400: errorResponse('Not payloads, or a payload that does not decrypt (`field` names it)'),
       401: errorResponse('Missing or invalid API key or session'),
+      403: errorResponse("Not an admin key of the default tenant: payloads hold every tenant's data"),
       413: errorResponse('Too large'),
     },
   });
 
-/** A bearer key (scripts, the CLI) or the console's session cookie (the Web UI in a signed-in browser). */
-function keyOrSession(apiKeys: string[]) {
-  const checkKey = keyChecker(apiKeys);
+/**
+ * A bearer key (scripts, the CLI) or the console's session cookie (the Web UI in a signed-in
+ * browser), of an operator: payloads in Temporal belong to every tenant, so only an admin of the
+ * default tenant may decode them.
+ */
+function operatorKeyOrSession(db: Db, apiKeys: string[]) {
+  const keys = keyStore(db, apiKeys);
   const signer = sessionSigner(apiKeys);
   return createMiddleware<AuthEnv>(async (c, next) => {
     const header = c.req.header('authorization');
+    let principal: Principal | undefined;
     if (header === undefined) {
       const session = signer.verify(getCookie(c, SESSION_COOKIE));
-      if (!session) throw new ApiError('unauthorized', 'a bearer API key or a console session is required');
-      c.set('apiKeyId', session.apiKeyId);
-      return next();
+      principal = session && (await keys.byKeyId(session.keyId));
+      if (!principal) throw new ApiError('unauthorized', 'a bearer API key or a console session is required');
+    } else {
+      const found = await keys.authenticate(header);
+      if ('error' in found) throw new ApiError('unauthorized', found.error, 'Authorization');
+      principal = found;
     }
-    const key = checkKey(header);
-    if ('error' in key) throw new ApiError('unauthorized', key.error, 'Authorization');
-    c.set('apiKeyId', key.id);
+    if (!isOperator(principal))
+      throw new ApiError('forbidden', 'decoding payloads needs an admin key of the default tenant', 'Authorization');
+    c.set('principal', principal);
+    c.set('tenantId', principal.tenantId);
+    c.set('keyId', principal.keyId);
     return next();
   });
 }
@@ -100,7 +114,7 @@ export function codecRoutes(deps: CodecRoutesDeps) {
       maxAge: 600,
     }),
   );
-  app.use('*', keyOrSession(deps.apiKeys));
+  app.use('*', operatorKeyOrSession(deps.db, deps.apiKeys));
   const run = async (op: 'decode' | 'encode', payloads: JsonPayload[]) => {
     const codec = deps.payloadCodec;
     if (!codec) return payloads;

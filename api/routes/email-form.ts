@@ -4,7 +4,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { acceptEmail } from '../accept-email.js';
-import { bearerAuth, type AuthEnv } from '../auth.js';
+import { bearerAuth, keyStore, requireScope, type AuthEnv } from '../auth.js';
 import { ApiError, badField, fromRequestError } from '../errors.js';
 import { isPlainFilename, RequestError, type AttachmentUpload } from '../fields.js';
 import { limitBody } from '../read-body.js';
@@ -95,7 +95,7 @@ export function emailFormRoutes(deps: EmailFormDeps) {
   const maxBody = deps.limits.maxMessageBytes + 256 * 1024;
   const app = router<AuthEnv>();
   // Outside the envelope, an auth failure would answer in the API's own shape.
-  app.use('*', envelope, bearerAuth(deps.apiKeys));
+  app.use('*', envelope, bearerAuth(deps.db, keyStore(deps.db, deps.apiKeys)), requireScope('send'));
   return app.openapi(
     createRoute({
       method: 'post',
@@ -164,7 +164,7 @@ export function emailFormRoutes(deps: EmailFormDeps) {
           deps.limits,
         );
       });
-      const accepted = await acceptEmail(deps, request, c.get('apiKeyId'), undefined);
+      const accepted = await acceptEmail(deps, request, c.get('principal'), undefined);
       return c.json({ code: 200, message: 'success', data: accepted.id }, 200);
     },
   );

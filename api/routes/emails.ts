@@ -1,8 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { messages, messageStatuses, providerEventTypes } from '../../db/schema.js';
 import { acceptEmail, type AcceptDeps } from '../accept-email.js';
-import type { AuthEnv } from '../auth.js';
+import { scopedRoute, type AuthEnv } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { idempotencyKeyOf } from '../idempotency.js';
 import { emailRecord, findEmail, listEmails } from '../records/emails.js';
@@ -126,7 +126,7 @@ export function emailRoutes(deps: EmailRoutesDeps) {
 
   return app
     .openapi(
-      createRoute({
+      scopedRoute('send', {
         method: 'post',
         path: '/',
         summary: 'Send one email',
@@ -150,6 +150,10 @@ export function emailRoutes(deps: EmailRoutesDeps) {
           202: { description: 'Accepted and queued', content: { 'application/json': { schema: Accepted } } },
           400: errorResponse('Invalid input; `field` names the culprit'),
           401: errorResponse('Missing or invalid API key'),
+          403: errorResponse(
+            'The key lacks the `send` scope (`field: "Authorization"`), or the From domain is not one of the ' +
+              'key\'s `from_domains` (`field: "from"`); nothing is stored',
+          ),
           409: errorResponse('Idempotency-Key reused with a different request'),
           413: errorResponse('Too large'),
           415: errorResponse('Unsupported content type'),
@@ -159,11 +163,11 @@ export function emailRoutes(deps: EmailRoutesDeps) {
       async (c) => {
         const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
         const request = await readValidated(c, (raw) => parseSendRequest(raw.body, raw.files, deps.limits));
-        return c.json(await acceptEmail(deps, request, c.get('apiKeyId'), idempotencyKey), 202);
+        return c.json(await acceptEmail(deps, request, c.get('principal'), idempotencyKey), 202);
       },
     )
     .openapi(
-      createRoute({
+      scopedRoute('read', {
         method: 'get',
         path: '/',
         summary: 'List sends, newest first',
@@ -176,11 +180,11 @@ export function emailRoutes(deps: EmailRoutesDeps) {
         },
       }),
       async (c) => {
-        return c.json(await listEmails(deps.db, c.get('apiKeyId'), c.req.valid('query')), 200);
+        return c.json(await listEmails(deps.db, c.get('tenantId'), c.req.valid('query')), 200);
       },
     )
     .openapi(
-      createRoute({
+      scopedRoute('read', {
         method: 'get',
         path: '/{id}',
         summary: 'One email: status, provider, provider message id, every attempt',
@@ -192,12 +196,12 @@ export function emailRoutes(deps: EmailRoutesDeps) {
         },
       }),
       async (c) => {
-        const m = await findEmail(deps.db, c.req.valid('param').id, c.get('apiKeyId'));
+        const m = await findEmail(deps.db, c.req.valid('param').id, c.get('tenantId'));
         return c.json(await emailRecord(deps.db, m), 200);
       },
     )
     .openapi(
-      createRoute({
+      scopedRoute('send', {
         method: 'post',
         path: '/{id}/cancel',
         summary: 'Cancel a scheduled send before its time',
@@ -216,13 +220,13 @@ export function emailRoutes(deps: EmailRoutesDeps) {
         },
       }),
       async (c) => {
-        const m = await findEmail(deps.db, c.req.valid('param').id, c.get('apiKeyId'));
+        const m = await findEmail(deps.db, c.req.valid('param').id, c.get('tenantId'));
         await whileScheduled(m, 'cancelled', (h) => h.executeUpdate(cancelSendUpdate));
         return c.json({ id: m.id, status: 'cancelled' as const }, 200);
       },
     )
     .openapi(
-      createRoute({
+      scopedRoute('send', {
         method: 'patch',
         path: '/{id}',
         summary: 'Reschedule a scheduled send',
@@ -256,7 +260,7 @@ export function emailRoutes(deps: EmailRoutesDeps) {
         },
       }),
       async (c) => {
-        const m = await findEmail(deps.db, c.req.valid('param').id, c.get('apiKeyId'));
+        const m = await findEmail(deps.db, c.req.valid('param').id, c.get('tenantId'));
         const at = new Date(c.req.valid('json').scheduled_at);
         if (at.getTime() > Date.now() + deps.limits.maxScheduleAheadMs)
           throw new ApiError('validation_error', 'scheduled_at is too far ahead', 'scheduled_at');

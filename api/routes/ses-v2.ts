@@ -12,7 +12,8 @@ import { messages } from '../../db/schema.js';
 import { startStoredMessage } from '../../sends/start-workflows.js';
 import { acceptEmail, type Accepted } from '../accept-email.js';
 import { startOrKeepQueued } from '../accept-steps.js';
-import { sesTenantId } from '../auth.js';
+import { sesPrincipal } from '../auth.js';
+import type { Principal } from '../principal.js';
 import { scanJson } from '../duplicate-keys.js';
 import { ApiError, handleError, type ErrorCode } from '../errors.js';
 import { RequestError } from '../fields.js';
@@ -32,7 +33,7 @@ export interface SesV2Deps extends EmailRoutesDeps {
   logger: Pick<Logger, 'error'>;
 }
 
-type SesEnv = { Variables: { apiKeyId: string; sesBody: Uint8Array; sesCallId: string | undefined } };
+type SesEnv = { Variables: { principal: Principal; sesBody: Uint8Array; sesCallId: string | undefined } };
 
 /** An answer in SES's error shape: the SDK raises the class named by x-amzn-ErrorType. */
 export class SesError extends Error {
@@ -58,6 +59,7 @@ const sesErrors: Record<ErrorCode, [ContentfulStatusCode, string]> = {
   // SES refuses an oversized message as MessageRejected (400): the SDK raises that class.
   payload_too_large: [400, 'MessageRejected'],
   unauthorized: [403, 'AccessDeniedException'],
+  rate_limited: [429, 'TooManyRequestsException'],
   forbidden: [403, 'AccessDeniedException'],
   not_found: [404, 'NotFoundException'],
   idempotency_conflict: [409, 'ConflictException'],
@@ -127,7 +129,7 @@ export function sesV2Routes(deps: SesV2Deps) {
       const body = new Uint8Array(await c.req.arrayBuffer());
       const result = await verify({ method: c.req.method, url: new URL(c.req.url), headers: c.req.raw.headers, body });
       if ('error' in result) throw new SesError(403, result.error.type, result.error.message);
-      c.set('apiKeyId', sesTenantId(result.accessKeyId));
+      c.set('principal', sesPrincipal(result.accessKeyId));
       c.set('sesBody', body);
       // The AWS SDK's id of one call, the same on each of its retries; trusted only when signed.
       const invocation = c.req.header('amz-sdk-invocation-id');
@@ -175,7 +177,10 @@ export function sesV2Routes(deps: SesV2Deps) {
         .select({ n: count() })
         .from(messages)
         .where(
-          and(eq(messages.apiKeyId, c.get('apiKeyId')), gt(messages.createdAt, new Date(Date.now() - 86_400_000))),
+          and(
+            eq(messages.tenantId, c.get('principal').tenantId),
+            gt(messages.createdAt, new Date(Date.now() - 86_400_000)),
+          ),
         );
       return c.json(
         {
@@ -221,7 +226,8 @@ export function sesV2Routes(deps: SesV2Deps) {
       },
     }),
     async (c) => {
-      const tenant = c.get('apiKeyId');
+      const principal = c.get('principal');
+      const tenant = principal.tenantId;
       const body = await parseJson(c.get('sesBody'));
       // Without a signed invocation id there is nothing to recognise a retry by: a fresh call id.
       const callId = c.get('sesCallId') ?? randomUUID();
@@ -235,7 +241,7 @@ export function sesV2Routes(deps: SesV2Deps) {
       }
       // One at a time: when a dependency fails midway, the copies before it are stored and the
       // SDK's retry (same call id) finds them instead of sending them again.
-      for (const [i, copy] of copies.entries()) await acceptCopy(copy, tenant, keyOf(i));
+      for (const [i, copy] of copies.entries()) await acceptCopy(copy, principal, keyOf(i));
       return c.json({ MessageId: messageId }, 200);
     },
   );
@@ -249,9 +255,9 @@ export function sesV2Routes(deps: SesV2Deps) {
     );
   });
 
-  async function acceptCopy(copy: SendRequest, tenant: string, key: string): Promise<Accepted> {
+  async function acceptCopy(copy: SendRequest, principal: Principal, key: string): Promise<Accepted> {
     try {
-      return await acceptEmail(deps, copy, tenant, key);
+      return await acceptEmail(deps, copy, principal, key);
     } catch (err) {
       // A raw message without a Date header gets one when accepted, so a retry of the same call
       // differs by that header alone: the copy the first attempt stored is the one to keep.
@@ -259,7 +265,7 @@ export function sesV2Routes(deps: SesV2Deps) {
       const [stored] = await deps.db
         .select()
         .from(messages)
-        .where(and(eq(messages.apiKeyId, tenant), eq(messages.idempotencyKey, key)));
+        .where(and(eq(messages.tenantId, principal.tenantId), eq(messages.idempotencyKey, key)));
       if (!stored) throw err;
       if (stored.status === 'queued')
         await startOrKeepQueued('email', stored.id, () => startStoredMessage(deps.db, deps.temporal, deps, stored));

@@ -1,9 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Db } from '../../db/create-db.js';
 import { suppressionReasons } from '../../db/schema.js';
 import { addSuppressions, listSuppressions, removeSuppression, type SuppressionCursor } from '../../db/suppressions.js';
 import { parseAddress } from '../../mail/addresses.js';
-import type { AuthEnv } from '../auth.js';
+import { scopedRoute, type AuthEnv } from '../auth.js';
 import { ApiError, badField } from '../errors.js';
 import { limitBody } from '../read-body.js';
 import { errorResponse, router, unavailableResponse } from '../router.js';
@@ -66,7 +66,7 @@ export function decodeCursor(cursor: string): SuppressionCursor {
   throw badField('cursor', 'cursor is not a cursor of this listing');
 }
 
-const list = createRoute({
+const list = scopedRoute('read', {
   method: 'get',
   path: '/',
   summary: 'List suppressed addresses, newest first',
@@ -92,7 +92,7 @@ const list = createRoute({
   },
 });
 
-const add = createRoute({
+const add = scopedRoute('manage', {
   method: 'post',
   path: '/',
   summary: 'Suppress an address',
@@ -113,7 +113,7 @@ const add = createRoute({
   },
 });
 
-const remove = createRoute({
+const remove = scopedRoute('manage', {
   method: 'delete',
   path: '/{email}',
   summary: 'Mail an address again',
@@ -134,15 +134,15 @@ export function suppressionRoutes(deps: SuppressionRoutesDeps) {
     source: s.source,
     created_at: s.createdAt.toISOString(),
   });
-  const find = async (apiKeyId: string, email: string) => {
-    const rows = await listSuppressions(deps.db, apiKeyId, { limit: 1, email });
+  const find = async (tenantId: string, email: string) => {
+    const rows = await listSuppressions(deps.db, tenantId, { limit: 1, email });
     return rows[0];
   };
 
   return router<AuthEnv>()
     .openapi(list, async (c) => {
       const q = c.req.valid('query');
-      const rows = await listSuppressions(deps.db, c.get('apiKeyId'), {
+      const rows = await listSuppressions(deps.db, c.get('tenantId'), {
         reason: q.reason,
         after: q.cursor ? decodeCursor(q.cursor) : undefined,
         limit: q.limit,
@@ -155,15 +155,15 @@ export function suppressionRoutes(deps: SuppressionRoutesDeps) {
     })
     .openapi(add, async (c) => {
       const { email, reason } = c.req.valid('json');
-      const apiKeyId = c.get('apiKeyId');
-      const added = await addSuppressions(deps.db, [{ apiKeyId, email, reason, source: 'api' }]);
-      const stored = await find(apiKeyId, email);
+      const tenantId = c.get('tenantId');
+      const added = await addSuppressions(deps.db, [{ tenantId, email, reason, source: 'api' }]);
+      const stored = await find(tenantId, email);
       if (!stored) throw new ApiError('not_found', `${email} was removed meanwhile`, 'email');
       return c.json(row(stored), added.length > 0 ? 201 : 200);
     })
     .openapi(remove, async (c) => {
       const email = c.req.valid('param').email;
-      if (!(await removeSuppression(deps.db, c.get('apiKeyId'), email)))
+      if (!(await removeSuppression(deps.db, c.get('tenantId'), email)))
         throw new ApiError('not_found', `${email} is not suppressed`, 'email');
       return c.body(null, 204);
     });

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { and, count, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { WebhookSettings } from '../../config/config.js';
 import type { Db } from '../../db/create-db.js';
 import { webhookDeliveries, webhookDeliveryStatuses, webhookEndpoints } from '../../db/schema.js';
 import { newSigningSecret, webhookEventTypes } from '../../webhooks/events.js';
 import { webhookUrlProblem } from '../../webhooks/target.js';
-import type { AuthEnv } from '../auth.js';
+import { scopedRoute, type AuthEnv } from '../auth.js';
 import { ApiError, badField } from '../errors.js';
 import { uuidPattern } from '../idempotency.js';
 import { limitBody } from '../read-body.js';
@@ -128,11 +128,11 @@ async function stats(db: Db, endpointIds: string[]): Promise<Map<string, Stats>>
 }
 
 /** The tenant's endpoints, newest first, with their state and recent delivery counts (GET / and the console). */
-export async function listWebhookEndpoints(db: Db, apiKeyId: string) {
+export async function listWebhookEndpoints(db: Db, tenantId: string) {
   const rows = await db
     .select()
     .from(webhookEndpoints)
-    .where(eq(webhookEndpoints.apiKeyId, apiKeyId))
+    .where(eq(webhookEndpoints.tenantId, tenantId))
     .orderBy(desc(webhookEndpoints.createdAt));
   const counts = await stats(
     db,
@@ -144,20 +144,20 @@ export async function listWebhookEndpoints(db: Db, apiKeyId: string) {
 export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
   const { db } = deps;
 
-  async function find(id: string, apiKeyId: string): Promise<EndpointRow> {
+  async function find(id: string, tenantId: string): Promise<EndpointRow> {
     const missing = new ApiError('not_found', `no webhook endpoint ${id}`, 'id');
     if (!uuidPattern.test(id)) throw missing;
     const [row] = await db
       .select()
       .from(webhookEndpoints)
-      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.apiKeyId, apiKeyId)));
+      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, tenantId)));
     if (!row) throw missing;
     return row;
   }
 
   return router<AuthEnv>()
     .openapi(
-      createRoute({
+      scopedRoute('manage', {
         method: 'post',
         path: '/',
         summary: 'Create a webhook endpoint',
@@ -179,11 +179,11 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
         const body = c.req.valid('json');
         const problem = webhookUrlProblem(body.url, deps.webhooks.allowPrivateTargets);
         if (problem) throw badField('url', `url ${problem}`);
-        const apiKeyId = c.get('apiKeyId');
+        const tenantId = c.get('tenantId');
         const [existing] = await db
           .select({ n: count() })
           .from(webhookEndpoints)
-          .where(eq(webhookEndpoints.apiKeyId, apiKeyId));
+          .where(eq(webhookEndpoints.tenantId, tenantId));
         if ((existing?.n ?? 0) >= deps.webhooks.maxEndpoints)
           throw badField(
             'url',
@@ -193,7 +193,7 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
           .insert(webhookEndpoints)
           .values({
             id: randomUUID(),
-            apiKeyId,
+            tenantId,
             url: body.url,
             eventTypes: [...new Set(body.events)],
             secret: newSigningSecret(),
@@ -205,7 +205,7 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
       },
     )
     .openapi(
-      createRoute({
+      scopedRoute('read', {
         method: 'get',
         path: '/',
         summary: "List this API key's webhook endpoints",
@@ -220,11 +220,11 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
         },
       }),
       async (c) => {
-        return c.json({ data: await listWebhookEndpoints(db, c.get('apiKeyId')) }, 200);
+        return c.json({ data: await listWebhookEndpoints(db, c.get('tenantId')) }, 200);
       },
     )
     .openapi(
-      createRoute({
+      scopedRoute('read', {
         method: 'get',
         path: '/{id}',
         summary: 'One webhook endpoint, with its latest deliveries',
@@ -237,7 +237,7 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
         },
       }),
       async (c) => {
-        const endpoint = await find(c.req.valid('param').id, c.get('apiKeyId'));
+        const endpoint = await find(c.req.valid('param').id, c.get('tenantId'));
         const [counts, recent] = await Promise.all([
           stats(db, [endpoint.id]),
           db
@@ -266,7 +266,7 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
       },
     )
     .openapi(
-      createRoute({
+      scopedRoute('manage', {
         method: 'delete',
         path: '/{id}',
         summary: 'Delete a webhook endpoint',
@@ -283,7 +283,7 @@ export function webhookEndpointRoutes(deps: WebhookEndpointRoutesDeps) {
         },
       }),
       async (c) => {
-        const endpoint = await find(c.req.valid('param').id, c.get('apiKeyId'));
+        const endpoint = await find(c.req.valid('param').id, c.get('tenantId'));
         await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id));
         return c.json({ id: endpoint.id, deleted: true as const }, 200);
       },

@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import { and, count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiKeyId } from '../../api/auth.js';
+import { DEFAULT_TENANT } from '../../api/principal.js';
 import { bulkAttachments, bulkRecipients, bulks, messages } from '../../db/schema.js';
-import { API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
+import { startHarness, validEmail, type Harness } from '../support/harness.js';
 import { bulkBody, bulkResult, exactlyOnce, postBulk } from '../support/bulk.js';
 import { listObjectKeys } from '../support/s3-objects.js';
 
@@ -28,7 +28,7 @@ const bulksWithKey = async (key: string) =>
     await h.db
       .select({ n: count() })
       .from(bulks)
-      .where(and(eq(bulks.apiKeyId, apiKeyId(API_KEY)), eq(bulks.idempotencyKey, key)))
+      .where(and(eq(bulks.tenantId, DEFAULT_TENANT), eq(bulks.idempotencyKey, key)))
   )[0]!.n;
 
 describe('concurrent bulk requests with one key', () => {
@@ -90,7 +90,7 @@ describe('concurrent email requests with one key', () => {
     const rows = await h.db
       .select({ id: messages.id })
       .from(messages)
-      .where(and(eq(messages.apiKeyId, apiKeyId(API_KEY)), eq(messages.idempotencyKey, key)));
+      .where(and(eq(messages.tenantId, DEFAULT_TENANT), eq(messages.idempotencyKey, key)));
     expect(rows).toEqual([{ id }]);
     expect(await h.result(id)).toMatchObject({ status: 'sent' });
     expect(h.ses.messages.filter((m) => m.destination.includes(body.to as string))).toHaveLength(1);

@@ -7,7 +7,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { appDeps } from '../../api/listen.js';
-import { apiKeyId } from '../../api/auth.js';
+import { DEFAULT_TENANT } from '../../api/principal.js';
 import { createDb, type DbHandle } from '../../db/create-db.js';
 import { bulkRecipients, bulks, messages } from '../../db/schema.js';
 import { freePort } from '../../local/free-port.js';
@@ -130,12 +130,7 @@ async function workflowExists(workflowId: string) {
 
 const messageRows = (id: string) => h.db.select().from(messages).where(eq(messages.id, id));
 const ourMessages = async () =>
-  (
-    await h.db
-      .select({ id: messages.id })
-      .from(messages)
-      .where(eq(messages.apiKeyId, apiKeyId(API_KEY)))
-  ).length;
+  (await h.db.select({ id: messages.id }).from(messages).where(eq(messages.tenantId, DEFAULT_TENANT))).length;
 
 describe('database unreachable', () => {
   it('answers 503 naming the database on every route that reads or writes it, and starts nothing', async () => {

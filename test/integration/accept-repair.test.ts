@@ -4,12 +4,12 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { apiKeyId } from '../../api/auth.js';
+import { DEFAULT_TENANT } from '../../api/principal.js';
 import { bulkRecipients, bulks, messages } from '../../db/schema.js';
 import type { RepairCounts } from '../../activities/repair.js';
 import { repairScheduleId, repairWorkflowType } from '../../worker/repair-schedule.js';
 import { bulkWorkflowId, emailWorkflowId } from '../../workflows/contracts.js';
-import { API_KEY, startHarness, type Harness } from '../support/harness.js';
+import { startHarness, type Harness } from '../support/harness.js';
 import { bulkResult, exactlyOnce, recipients } from '../support/bulk.js';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
 
@@ -38,7 +38,7 @@ async function insertQueuedMessage(rcpt: string, createdAt: Date) {
   const id = randomUUID();
   await h.db.insert(messages).values({
     id,
-    apiKeyId: apiKeyId(API_KEY),
+    tenantId: DEFAULT_TENANT,
     requestHash: 'crashed-api',
     workflowId: emailWorkflowId(id),
     from: 'Crash Test <sender@example.com>',
@@ -56,7 +56,7 @@ async function insertQueuedBulk(tag: string, n: number) {
   await h.db.transaction(async (tx) => {
     await tx.insert(bulks).values({
       id,
-      apiKeyId: apiKeyId(API_KEY),
+      tenantId: DEFAULT_TENANT,
       requestHash: 'crashed-api',
       workflowId: bulkWorkflowId(id),
       from: 'News <news@example.com>',

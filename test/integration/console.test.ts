@@ -6,15 +6,18 @@ import { bulkWorkflowId } from '../../workflows/contracts.js';
 import { bulkBody } from '../support/bulk.js';
 import { startHarness, validEmail, type Harness } from '../support/harness.js';
 
-// Test files share the database: keys of this file's own, so its pages show only its records.
-const KEY = `console-a-${randomUUID()}`;
-const OTHER = `console-b-${randomUUID()}`;
+// Test files share the database: keys of tenants of this file's own, so its pages show only its records.
+let KEY: string;
+let TENANT: string;
+let OTHER: string;
 let h: Harness;
 const started: string[] = [];
 
 beforeAll(async () => {
   // Small batches: a paused or cancelled bulk settles once its batch in flight has (at 2/s, 5 s).
-  h = await startHarness({ env: { API_KEYS: `${KEY},${OTHER}`, BULK_BATCH_SIZE: '10' } });
+  h = await startHarness({ env: { BULK_BATCH_SIZE: '10' } });
+  ({ key: KEY, tenant: TENANT } = await h.newKey());
+  OTHER = (await h.newKey()).key;
 });
 afterAll(async () => {
   // Leave no bulk running on the shared Temporal server after this file.
@@ -89,6 +92,29 @@ describe('console sign-in', () => {
     expect(bad.status).toBe(401);
     const good = await h.app.request('/console/sends', { headers: { authorization: `Bearer ${KEY}` } });
     expect(good.status).toBe(200);
+  });
+
+  it('refuses a key without the read scope, and ends the session of a revoked key at once', async () => {
+    const sender = await h.newKey({ scopes: ['send'] });
+    const refused = await h.app.request('/console/sign-in', {
+      method: 'POST',
+      body: new URLSearchParams({ key: sender.key }),
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('set-cookie')).toBeNull();
+    expect(await refused.text()).toContain('read scope');
+
+    const reader = await h.newKey({ scopes: ['read'] });
+    const { cookie } = await signIn(reader.key);
+    expect((await get('/console/sends', cookie)).status).toBe(200);
+    const revoked = await h.app.request(`/v1/api-keys/${reader.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${h.config.API_KEYS[0]}` },
+    });
+    expect(revoked.status).toBe(200);
+    const after = await get('/console/sends', cookie);
+    expect(after.status).toBe(303);
+    expect(after.headers.get('location')).toContain('/console/sign-in');
   });
 
   it('refuses a form body over 16 KiB before reading it', async () => {
@@ -216,6 +242,13 @@ describe('console pages', () => {
     expect(supp).toContain(email);
     const csrf = csrfOf(supp)!;
     expect((await post('/console/suppressions/remove', cookie, { email })).status).toBe(403);
+    // A key of the same tenant that may only read sees the list, but cannot change it.
+    const reader = await signIn((await h.newKey({ tenant: TENANT, scopes: ['read'] })).key);
+    const readerPage = await (await get('/console/suppressions', reader.cookie)).text();
+    expect(readerPage).toContain(email);
+    const refused = await post('/console/suppressions/remove', reader.cookie, { email, csrf: csrfOf(readerPage)! });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('manage scope');
     const removed = await post('/console/suppressions/remove', cookie, { email, csrf });
     expect(removed.status).toBe(303);
     expect((await api('GET', '/v1/suppressions')).body.data.map((s: any) => s.email)).not.toContain(email);

@@ -3,14 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkBody, bulkResult, postBulk } from '../support/bulk.js';
 import { startHarness, validEmail, type Harness } from '../support/harness.js';
 
-// Test files share the database: this file's own API key is a tenant no other file writes to.
-const KEY = `listing-${randomUUID()}`;
-const OTHER = `listing-other-${randomUUID()}`;
+// Test files share the database: this file's keys are of tenants no other file writes to.
+let KEY: string;
+let OTHER: string;
 const auth = (key = KEY) => ({ authorization: `Bearer ${key}` });
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ env: { API_KEYS: `${KEY},${OTHER}` } });
+  h = await startHarness();
+  KEY = (await h.newKey()).key;
+  OTHER = (await h.newKey()).key;
 });
 afterAll(() => h?.close());
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { emailWorkflowId } from '../../workflows/contracts.js';
 import { bulkAction, bulkResult, getBulk, postBulk } from '../support/bulk.js';
-import { API_KEY, OTHER_API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
+import { API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -56,11 +56,11 @@ describe('suppression', () => {
     expect((await h.status(body.id)).suppressed_recipients).toEqual([gone]);
   });
 
-  it('is per API key: another key still mails the address', async () => {
+  it('is per tenant: another tenant still mails the address', async () => {
     const to = `tenant-${label()}@example.com`;
     await suppress(to);
     const mine = await h.send(validEmail({ to }));
-    const theirs = await h.send(validEmail({ to }), { key: OTHER_API_KEY });
+    const theirs = await h.send(validEmail({ to }), { key: (await h.newKey()).key });
     expect((await h.result(mine.body.id)).status).toBe('suppressed');
     expect((await h.result(theirs.body.id)).status).toBe('sent');
   });

@@ -4,14 +4,14 @@ import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEventEmitter } from '../../activities/webhooks.js';
 import { createApp } from '../../api/app.js';
-import { apiKeyId } from '../../api/auth.js';
+import { DEFAULT_TENANT } from '../../api/principal.js';
 import { appDeps } from '../../api/listen.js';
 import { webhookSettings } from '../../config/config.js';
 import { webhookDeliveries, webhookEndpoints } from '../../db/schema.js';
 import { newSigningSecret, webhookEventId, type WebhookEventType } from '../../webhooks/events.js';
 import { webhookDeliveryWorkflowId, type WebhookDeliveryResult } from '../../workflows/webhook-contracts.js';
 import { bulkAction, bulkBody, bulkResult, postBulk } from '../support/bulk.js';
-import { API_KEY, OTHER_API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
+import { API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
 import { WebhookReceiver, type Received } from '../support/webhook-receiver.js';
 
 // Short retries: the dev server has no time skipping. The main harness never disables an
@@ -22,7 +22,7 @@ const fastRetries = {
   WEBHOOK_RETRY_MAX_MS: '400',
   WEBHOOK_TIMEOUT_MS: '2000',
 };
-const tenant = apiKeyId(API_KEY);
+const tenant = DEFAULT_TENANT;
 
 type Api = { status: number; body: Record<string, any> };
 async function call(h: Harness, method: string, path: string, body?: unknown, key = API_KEY): Promise<Api> {
@@ -295,10 +295,12 @@ describe('outbound webhooks', () => {
       consecutive_failures: 0,
       deliveries: { pending: 0, delivered: 0, failed: 0, skipped: 0 },
     });
-    const other = await call(h, 'GET', '/v1/webhook-endpoints', undefined, OTHER_API_KEY);
+    // Another tenant's key, with every scope.
+    const outsider = (await h.newKey()).key;
+    const other = await call(h, 'GET', '/v1/webhook-endpoints', undefined, outsider);
     expect(other.body.data).toEqual([]);
-    expect((await call(h, 'GET', `/v1/webhook-endpoints/${first.id}`, undefined, OTHER_API_KEY)).status).toBe(404);
-    expect((await call(h, 'DELETE', `/v1/webhook-endpoints/${first.id}`, undefined, OTHER_API_KEY)).status).toBe(404);
+    expect((await call(h, 'GET', `/v1/webhook-endpoints/${first.id}`, undefined, outsider)).status).toBe(404);
+    expect((await call(h, 'DELETE', `/v1/webhook-endpoints/${first.id}`, undefined, outsider)).status).toBe(404);
   });
 
   it('refuses bad input with a 400 naming the field, and stores nothing', async () => {

@@ -26,7 +26,16 @@ import { createWorkers } from '../../worker/create-worker.js';
 import { emailWorkflowId, type SendEmailResult } from '../../workflows/contracts.js';
 
 export const API_KEY = 'test-key-1';
-export const OTHER_API_KEY = 'test-key-2';
+
+/** What `POST /v1/api-keys` answers: the new key, shown once, and what it may do. */
+export interface ManagedKey {
+  id: string;
+  key: string;
+  tenant: string;
+  scopes: string[];
+  from_domains: string[];
+  rate_limit_per_minute: number | null;
+}
 
 export interface HarnessOptions {
   /** Extra environment for loadConfig (limits, retry budgets…). */
@@ -73,7 +82,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
   const upstreams = { databaseUrl: inject('databaseUrl'), s3Endpoint: s3.endpoint, sesEndpoint: ses.endpoint };
   const endpoints = opts.proxy ? await opts.proxy(upstreams) : upstreams;
   const config: Config = loadConfig({
-    API_KEYS: `${API_KEY},${OTHER_API_KEY}`,
+    API_KEYS: API_KEY,
     PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
@@ -166,9 +175,30 @@ export async function startHarness(opts: HarnessOptions = {}) {
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   }
 
+  /**
+   * A key made through the API by the first API_KEYS key: every scope and a new tenant of its own
+   * unless `o` says otherwise (test files share the database; their tenants keep them apart).
+   */
+  async function newKey(o: Record<string, unknown> = {}): Promise<ManagedKey> {
+    const res = await app.request('/v1/api-keys', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${config.API_KEYS[0]}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'test',
+        scopes: ['send', 'read', 'manage', 'admin'],
+        tenant: `t-${randomUUID()}`,
+        ...o,
+      }),
+    });
+    const body = (await res.json()) as ManagedKey;
+    if (res.status !== 201) throw new Error(`POST /v1/api-keys: ${res.status} ${JSON.stringify(body)}`);
+    return body;
+  }
+
   return {
     app,
     client,
+    newKey,
     config,
     db: dbHandle.db,
     objects: deps.objects,
