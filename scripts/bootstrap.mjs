@@ -2,7 +2,7 @@
 // `--test` (npm test's pretest) also installs the Toxiproxy server the fault-injection tests use,
 // and Debian's Chromium for the browser tests (playwright-core downloads no browser).
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveTemporalCli } from './temporal-cli.mjs';
@@ -12,9 +12,15 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (m) => console.error(`[bootstrap] ${m}`);
 
 // npm writes node_modules/.package-lock.json on every install: older than the lockfile means stale.
-const installed = join(root, 'node_modules', '.package-lock.json');
+// A node_modules that is a symlink (a git worktree sharing another checkout's) is left alone:
+// `npm ci` empties the directory it points to before replacing the link.
+const modules = join(root, 'node_modules');
+const installed = join(modules, '.package-lock.json');
 const lock = join(root, 'package-lock.json');
-if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
+const linked = lstatSync(modules, { throwIfNoEntry: false })?.isSymbolicLink();
+if (linked) {
+  if (!existsSync(installed)) log('node_modules is a symlink to an incomplete install: not running npm ci through it');
+} else if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
   log('installing npm packages (npm ci)…');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
