@@ -8,14 +8,14 @@
 
 # Debian (glibc), not Alpine: Temporal's native core (@temporalio/core-bridge) and @swc/core ship
 # prebuilt glibc binaries in their npm packages.
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 

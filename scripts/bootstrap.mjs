@@ -1,10 +1,12 @@
 // Runs before `npm run dev` and `npm test`: installs what a fresh clone lacks. Node built-ins only.
 // `--test` (npm test's pretest) also installs the Toxiproxy server the fault-injection tests use,
-// and Debian's Chromium for the browser tests (playwright-core downloads no browser).
+// Node 22 for the suite's second pass (scripts/test.mjs), and Debian's Chromium for the browser
+// tests (playwright-core downloads no browser).
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveNode22, testPasses } from './node22.mjs';
 import { resolveTemporalCli } from './temporal-cli.mjs';
 import { resolveToxiproxyServer } from './toxiproxy.mjs';
 
@@ -41,6 +43,7 @@ if (process.argv.includes('--test')) {
     const server = await resolveToxiproxyServer({ log });
     if (!server) throw new Error('no Toxiproxy server and no Go toolchain (set TOXIPROXY_SERVER_PATH or install Go)');
     log(`Toxiproxy server: ${server}`);
+    if (testPasses().includes('22')) log(`Node 22: ${resolveNode22({ log })}`);
   } catch (err) {
     log(err.message);
     process.exit(1);
