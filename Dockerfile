@@ -6,8 +6,9 @@
 # workflow bundle (`npm run build`), so the runtime neither runs tsx nor webpack at start, and holds
 # only production dependencies.
 
-# Debian (glibc), not Alpine: Temporal's native core (@temporalio/core-bridge) and @swc/core ship
-# prebuilt glibc binaries in their npm packages.
+# Node 22 LTS (Node 20 is end of life; `npm test` runs the suite on Node 22 too). Debian (glibc),
+# not Alpine: Temporal's native core (@temporalio/core-bridge) and @swc/core ship prebuilt glibc
+# binaries in their npm packages.
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -28,7 +28,7 @@ function installed(dir) {
 
 /**
  * The cached Node NODE22_VERSION binary; with install, fetches it first when missing or another
- * version (about 60 MB from the npm registry, some 20 s). Undefined when absent and install is false.
+ * version (185 MB unpacked from the npm registry, some 20 s). Undefined when absent and not install.
  */
 export function resolveNode22({ install = true, log = (m) => console.error(m) } = {}) {
   const found = installed(node22Dir);
