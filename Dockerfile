@@ -6,16 +6,17 @@
 # workflow bundle (`npm run build`), so the runtime neither runs tsx nor webpack at start, and holds
 # only production dependencies.
 
-# Debian (glibc), not Alpine: Temporal's native core (@temporalio/core-bridge) and @swc/core ship
-# prebuilt glibc binaries in their npm packages.
-FROM node:20-bookworm-slim AS build
+# Node 22 LTS (Node 20 is end of life; `npm test` runs the suite on Node 22 too). Debian (glibc),
+# not Alpine: Temporal's native core (@temporalio/core-bridge) and @swc/core ship prebuilt glibc
+# binaries in their npm packages.
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 

@@ -1,10 +1,12 @@
 // Runs before `npm run dev` and `npm test`: installs what a fresh clone lacks. Node built-ins only.
 // `--test` (npm test's pretest) also installs the Toxiproxy server the fault-injection tests use,
-// and Debian's Chromium for the browser tests (playwright-core downloads no browser).
+// Node 22 for the suite's second pass (scripts/test.mjs), and Debian's Chromium for the browser
+// tests (playwright-core downloads no browser).
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveNode22, testPasses } from './node22.mjs';
 import { resolveTemporalCli } from './temporal-cli.mjs';
 import { resolveToxiproxyServer } from './toxiproxy.mjs';
 
@@ -12,9 +14,15 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (m) => console.error(`[bootstrap] ${m}`);
 
 // npm writes node_modules/.package-lock.json on every install: older than the lockfile means stale.
-const installed = join(root, 'node_modules', '.package-lock.json');
+// A node_modules that is a symlink (a git worktree sharing another checkout's) is left alone:
+// `npm ci` empties the directory it points to before replacing the link.
+const modules = join(root, 'node_modules');
+const installed = join(modules, '.package-lock.json');
 const lock = join(root, 'package-lock.json');
-if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
+const linked = lstatSync(modules, { throwIfNoEntry: false })?.isSymbolicLink();
+if (linked) {
+  if (!existsSync(installed)) log('node_modules is a symlink to an incomplete install: not running npm ci through it');
+} else if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
   log('installing npm packages (npm ci)…');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
@@ -35,6 +43,7 @@ if (process.argv.includes('--test')) {
     const server = await resolveToxiproxyServer({ log });
     if (!server) throw new Error('no Toxiproxy server and no Go toolchain (set TOXIPROXY_SERVER_PATH or install Go)');
     log(`Toxiproxy server: ${server}`);
+    if (testPasses().includes('22')) log(`Node 22: ${resolveNode22({ log })}`);
   } catch (err) {
     log(err.message);
     process.exit(1);
