@@ -170,6 +170,7 @@ Mailroom is running (Ctrl-C stops everything)
 
   API            ${apiUrl}        docs: ${apiUrl}/docs
   Console        ${apiUrl}/console  (sign in with the API key)
+  Metrics        ${apiUrl}/metrics  (the API and the in-process worker: one process in dev mode)
   API key        ${config.API_KEYS[0]}
   SES v2 API     ${apiUrl}  access key ${config.SES_ACCESS_KEYS[0]!.accessKeyId}  secret ${config.SES_ACCESS_KEYS[0]!.secret}
   Temporal UI    ${temporalUi ? `${temporalUi}  (payloads are encrypted: see README, "Reading payloads in the Web UI")` : `(external Temporal at ${config.TEMPORAL_ADDRESS})`}
