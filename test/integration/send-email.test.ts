@@ -207,14 +207,15 @@ describe('single send', () => {
     expect(conflict.body.error).toMatchObject({ code: 'idempotency_conflict', field: 'Idempotency-Key' });
   });
 
-  it('scopes idempotency keys and reads to the API key', async () => {
+  it("scopes idempotency keys and reads to the key's tenant", async () => {
+    const other = (await h.newKey()).key;
     const body = validEmail();
     const mine = await h.send(body, { idempotencyKey: 'shared-key' });
-    const theirs = await h.send(body, { idempotencyKey: 'shared-key', key: 'test-key-2' });
+    const theirs = await h.send(body, { idempotencyKey: 'shared-key', key: other });
     expect(theirs.body.id).not.toBe(mine.body.id);
     // Both settle here, so that neither takes a fault the next tests script for their own send.
     await Promise.all([h.result(mine.body.id), h.result(theirs.body.id)]);
-    const res = await h.app.request(`/v1/emails/${mine.body.id}`, { headers: { authorization: 'Bearer test-key-2' } });
+    const res = await h.app.request(`/v1/emails/${mine.body.id}`, { headers: { authorization: `Bearer ${other}` } });
     expect(res.status).toBe(404);
   });
 
