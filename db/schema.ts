@@ -55,7 +55,7 @@ const stringMap = (name: string) =>
 /**
  * The tenant a record belongs to. The column keeps its first name, `api_key_id`, from when each
  * API key was its own tenant; it holds the tenant id (`default` for the keys in API_KEYS), so a
- * key can be rotated without orphaning what it sent (migration 0010 moved the old key ids).
+ * key can be rotated without orphaning what it sent (migration 0011 moved the old key ids).
  */
 const tenantColumn = () => text('api_key_id').notNull();
 

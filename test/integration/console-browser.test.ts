@@ -27,7 +27,9 @@ function findChromium(): string | undefined {
 const chromiumPath = findChromium();
 if (!chromiumPath) console.warn('console-browser tests skipped: no chromium on PATH (apt-get install -y chromium)');
 
-const KEY = `console-browser-${randomUUID()}`;
+const ADMIN_KEY = `console-browser-${randomUUID()}`;
+/** A key of a tenant of its own: the default tenant's console would list every other test file's sends too. */
+let KEY: string;
 const shots = fileURLToPath(new URL('../out/browser/', import.meta.url));
 const local = new Set(['127.0.0.1', 'localhost']);
 
@@ -54,7 +56,8 @@ const offHost = () => requested.filter((u) => !u.startsWith('data:') && !local.h
 describe.skipIf(!chromiumPath)('the console in a browser, offline', () => {
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    h = await startHarness({ env: { API_KEYS: KEY, BULK_BATCH_SIZE: '5' } });
+    h = await startHarness({ env: { API_KEYS: ADMIN_KEY, BULK_BATCH_SIZE: '5' } });
+    KEY = (await h.newKey()).key;
     server = await new Promise<ServerType>((resolve) => {
       const s: ServerType = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
     });
@@ -105,8 +108,12 @@ describe.skipIf(!chromiumPath)('the console in a browser, offline', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Sends' }).waitFor();
     const cookies = await context.cookies();
-    expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([['mailroom_console', true, 'Strict']]);
-    expect(cookies[0]!.value).not.toContain(KEY);
+    // The session goes to the console and to the codec endpoint (the Web UI decrypting payloads), nowhere else.
+    expect(cookies.map((c) => [c.name, c.path, c.httpOnly, c.sameSite]).sort()).toEqual([
+      ['mailroom_console', '/codec', true, 'Strict'],
+      ['mailroom_console', '/console', true, 'Strict'],
+    ]);
+    for (const c of cookies) expect(c.value).not.toContain(KEY);
     await page.screenshot({ path: join(shots, 'sends.png'), fullPage: true });
 
     await page.getByRole('link', { name: 'Refused by SES' }).click();

@@ -1,4 +1,4 @@
-// Migration 0010 on a database written before tenants: every API_KEYS key's rows move to the
+// Migration 0011 on a database written before tenants: every API_KEYS key's rows move to the
 // default tenant, and colliding idempotency keys and suppressions cannot make it fail.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +30,7 @@ it('moves every key_… row to the default tenant, renaming all but the oldest o
   const client = new PGlite();
   const db = drizzle(client, { schema });
   try {
-    await migrate(db, { migrationsFolder: migrationsBefore('0010_default_tenant') });
+    await migrate(db, { migrationsFolder: migrationsBefore('0011_default_tenant') });
     const a = 'key_aaaaaaaaaaaaaaaa';
     const b = 'key_bbbbbbbbbbbbbbbb';
     const message = (id: string, tenantId: string, idempotencyKey: string | null, createdAt: string) => ({
