@@ -1,5 +1,8 @@
 import type { Logger } from 'pino';
-import { bearerAuth, keyStore } from './auth.js';
+import type { Context } from 'hono';
+import { requestId, type RequestIdVariables } from 'hono/request-id';
+import { routePath } from 'hono/route';
+import { bearerAuth, keyStore, type AuthEnv } from './auth.js';
 import { consoleRoutes, type ConsoleDeps } from './console/app.js';
 import { docsRoutes } from './docs.js';
 import { ApiError, handleError } from './errors.js';
@@ -32,14 +35,35 @@ export interface AppDeps
 
 /** The whole HTTP API; tests call `createApp(deps).request(...)`, the server entry listens. */
 export function createApp(deps: AppDeps) {
-  const app = router();
+  const app = router<{ Variables: RequestIdVariables & Partial<AuthEnv['Variables']> }>();
+  // What every line about a request carries: its id (the caller's X-Request-Id, or a new one,
+  // answered in the same header) and its route's pattern — never the raw path, which can hold an
+  // address (`/v1/suppressions/{email}`).
+  const about = (c: Context<{ Variables: RequestIdVariables }>) => ({
+    requestId: c.get('requestId'),
+    route: routePath(c, -1),
+  });
+  app.use('*', requestId());
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    deps.logger.info?.(
+      {
+        ...about(c),
+        method: c.req.method,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+        tenant: c.get('tenantId'),
+      },
+      'request',
+    );
+  });
   app.onError((err, c) =>
     handleError(err, c, {
-      unexpected: (e) => deps.logger.error({ err: e, path: c.req.path }, 'unhandled error'),
+      unexpected: (e) => deps.logger.error({ err: e, ...about(c) }, 'unhandled error'),
       // An outage is not a bug: no stack per refused request. The logger's serializer keeps a
       // database error to its class and code (drizzle's message quotes every bound value).
-      unavailable: (e, dependency) =>
-        deps.logger.error({ dependency, err: e, path: c.req.path }, 'dependency unavailable'),
+      unavailable: (e, dependency) => deps.logger.error({ dependency, err: e, ...about(c) }, 'dependency unavailable'),
     }),
   );
   app.notFound((c) => handleError(new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`), c, ignore));

@@ -111,3 +111,33 @@ describe('/ready during a database outage', () => {
     expect(lines.filter((l) => l.msg === 'not ready' && l.dependency === 'database')).toHaveLength(2);
   });
 });
+
+describe('request lines', () => {
+  it('log one line per request with its id, route pattern, status and tenant, never the raw path', async () => {
+    const { logger, lines, text } = capturedLogger();
+    const app = createApp(appDeps({ config: h.config, db: h.db, temporal: h.client, objects: h.objects, logger }));
+    const address = `someone-${unique}@example.com`;
+
+    const res = await app.request(`/v1/suppressions/${address}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${API_KEY}`, 'x-request-id': `req-${unique}` },
+    });
+    expect(res.headers.get('x-request-id')).toBe(`req-${unique}`);
+    const unauthorized = await app.request('/v1/emails', { headers: { authorization: 'Bearer nope' } });
+    const generated = unauthorized.headers.get('x-request-id');
+    expect(generated).toMatch(/^[\w-]{8,}$/);
+
+    expect(lines.filter((l) => l.msg === 'request')).toEqual([
+      expect.objectContaining({
+        requestId: `req-${unique}`,
+        method: 'DELETE',
+        route: '/v1/suppressions/:email',
+        status: res.status,
+        tenant: 'default',
+        ms: expect.any(Number),
+      }),
+      expect.objectContaining({ requestId: generated, route: '/v1/emails', status: 401 }),
+    ]);
+    expect(text()).not.toContain(address);
+  });
+});
