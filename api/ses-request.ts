@@ -2,7 +2,7 @@
 // the same code as `POST /v1/emails` (Simple) or a raw MIME send (Raw). Errors name SES's fields.
 import { z } from '@hono/zod-openapi';
 import { bareAddress } from '../mail/addresses.js';
-import { address, fieldPath, RequestError, type Limits } from './fields.js';
+import { address, firstIssue, RequestError, type Limits } from './fields.js';
 import { parseRawSend, rawCopyFor } from './raw-request.js';
 import { parseSendRequest, sendEmailBody, type SendRequest } from './send-request.js';
 
@@ -57,14 +57,10 @@ const supported =
 function parseShape(body: unknown): SesSend {
   const parsed = SesSendEmail.safeParse(body);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  if (issue.code === 'unrecognized_keys') {
-    const field = fieldPath([...issue.path, issue.keys[0]!]);
-    throw new RequestError(field, `${field} is not supported. ${supported}`);
-  }
-  const field = fieldPath(issue.path) || 'body';
-  const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message);
-  throw new RequestError(field, `${field} ${missing ? 'is required' : issue.message}`);
+  const err = firstIssue(parsed.error);
+  throw parsed.error.issues[0]!.code === 'unrecognized_keys'
+    ? new RequestError(err.field, `${err.field} is not supported. ${supported}`)
+    : err;
 }
 
 /** An error from the shared validation, renamed to the SES field it is about. */
