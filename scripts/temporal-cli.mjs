@@ -28,15 +28,29 @@ export function onPath(name) {
   return undefined;
 }
 
+/** Silence this long from `go install` (no download, no package built) means a hung connection. */
+const STALL_MS = 4 * 60_000;
+const ATTEMPTS = 3;
+
 /**
  * `go install -v <pkg>` with GOBIN=gobin, printing progress every 15 s. Resolves the path of the
  * built binary `gobin/<binary>`, or undefined when there is no Go toolchain; rejects when the
- * build fails.
+ * build fails. A download that hangs (go has no timeout of its own) is killed after STALL_MS of
+ * silence and the install started again; what it had fetched stays in Go's module cache.
  */
-export function goInstall({ pkg, what, gobin, binary, log }) {
+export async function goInstall({ pkg, what, gobin, binary, log }) {
   const go = onPath(process.platform === 'win32' ? 'go.exe' : 'go');
-  if (!go) return Promise.resolve(undefined);
+  if (!go) return undefined;
   log(`Building ${what} with Go into ${gobin} (first time only; takes a few minutes)…`);
+  for (let attempt = 1; ; attempt++) {
+    const result = await goInstallOnce({ go, pkg, what, gobin, binary, log });
+    if (!result.stalled) return result.built;
+    if (attempt === ATTEMPTS) throw new Error(`go install of ${what} stalled ${ATTEMPTS} times`);
+    log(`  go install stalled (no output for ${STALL_MS / 60_000} min): starting it again`);
+  }
+}
+
+function goInstallOnce({ go, pkg, what, gobin, binary, log }) {
   return new Promise((resolve, reject) => {
     const child = spawn(go, ['install', '-v', pkg], {
       env: { ...process.env, GOBIN: gobin },
@@ -44,21 +58,41 @@ export function goInstall({ pkg, what, gobin, binary, log }) {
     });
     let lines = 0;
     let tail = '';
+    let stalled = false;
     const started = Date.now();
+    let heard = started;
     const seconds = () => Math.round((Date.now() - started) / 1000);
-    const progress = setInterval(() => log(`  go install: ${lines} packages built, ${seconds()} s`), 15_000);
+    const progress = setInterval(() => {
+      log(`  go install: ${lines} packages built, ${seconds()} s`);
+      if (Date.now() - heard > STALL_MS) {
+        stalled = true;
+        child.kill('SIGKILL');
+      }
+    }, 15_000);
     child.stderr.on('data', (chunk) => {
       const text = chunk.toString();
+      heard = Date.now();
       tail = (tail + text).slice(-4000);
       lines += text.split('\n').length - 1;
     });
-    child.on('close', () => clearInterval(progress));
-    child.on('error', reject);
+    child.on('error', (err) => {
+      clearInterval(progress);
+      reject(err);
+    });
+    // Killed for its silence: done when it exits, not when its pipe closes (a child it started
+    // may still hold the pipe).
+    child.on('exit', () => {
+      if (!stalled) return;
+      clearInterval(progress);
+      resolve({ stalled: true });
+    });
     child.on('close', (code) => {
+      if (stalled) return;
+      clearInterval(progress);
       const built = join(gobin, binary);
       if (code === 0 && executable(built)) {
         log(`  ${what} built: ${built} (${seconds()} s)`);
-        resolve(built);
+        resolve({ built });
       } else reject(new Error(`go install of ${what} failed (exit ${code}):\n${tail}`));
     });
   });
