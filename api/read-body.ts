@@ -46,6 +46,26 @@ export interface ReadOptions {
   csvMaxRows?: number;
 }
 
+/** A multipart/form-data body, every field's values (repeated fields as lists); 400 naming `body` when it is not one. */
+export async function readForm(c: Context): Promise<Record<string, string | File | (string | File)[]>> {
+  try {
+    return await c.req.parseBody({ all: true });
+  } catch {
+    throw badField('body', 'request body is not valid multipart/form-data');
+  }
+}
+
+/** One uploaded file of a form as an attachment; `field` names it in the 400 when it is not a file with a plain name. */
+export async function fileUpload(v: string | File, field: string, notAFile: string): Promise<AttachmentUpload> {
+  if (typeof v === 'string') throw badField(field, notAFile);
+  if (!isPlainFilename(v.name)) throw badField(field, `${field} filename must be a plain file name`);
+  return {
+    filename: v.name,
+    contentType: v.type || 'application/octet-stream',
+    bytes: new Uint8Array(await v.arrayBuffer()),
+  };
+}
+
 /** JSON, or multipart/form-data with the same fields and files under `attachments`. */
 export async function readSendBody(c: Context, opts: ReadOptions = {}): Promise<RawSend> {
   const type = (c.req.header('content-type') ?? '').toLowerCase();
@@ -59,26 +79,14 @@ export async function readSendBody(c: Context, opts: ReadOptions = {}): Promise<
     return { body, files: [] };
   }
   if (type.startsWith('multipart/form-data')) {
-    let form: Record<string, string | File | (string | File)[]>;
-    try {
-      form = await c.req.parseBody({ all: true });
-    } catch {
-      throw badField('body', 'request body is not valid multipart/form-data');
-    }
+    const form = await readForm(c);
     const body: Record<string, unknown> = {};
     const files: AttachmentUpload[] = [];
     for (const [key, value] of Object.entries(form)) {
       const values = Array.isArray(value) ? value : [value];
       if (key === 'attachments' || key === 'attachments[]') {
         for (const [i, v] of values.entries()) {
-          if (typeof v === 'string') throw badField(`attachments[${i}]`, 'attachments must be uploaded as files');
-          if (!isPlainFilename(v.name))
-            throw badField(`attachments[${i}]`, `attachments[${i}] filename must be a plain file name`);
-          files.push({
-            filename: v.name,
-            contentType: v.type || 'application/octet-stream',
-            bytes: new Uint8Array(await v.arrayBuffer()),
-          });
+          files.push(await fileUpload(v, `attachments[${i}]`, 'attachments must be uploaded as files'));
         }
         continue;
       }
@@ -124,13 +132,18 @@ export const limitBody = (maxSize: number, setting?: string) =>
   });
 
 /** Reads the body and validates it with `parse`; a RequestError becomes the API's 4xx. */
-export async function readValidated<T>(
+export function readValidated<T>(
   c: Context,
   parse: (raw: RawSend) => T | Promise<T>,
   opts: ReadOptions = {},
 ): Promise<T> {
+  return asApiError(async () => parse(await readSendBody(c, opts)));
+}
+
+/** Runs `read`; a RequestError of the shared validation becomes the API's 4xx naming its field. */
+export async function asApiError<T>(read: () => Promise<T>): Promise<T> {
   try {
-    return await parse(await readSendBody(c, opts));
+    return await read();
   } catch (err) {
     throw err instanceof RequestError ? fromRequestError(err) : err;
   }

@@ -5,9 +5,10 @@ import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { acceptEmail } from '../accept-email.js';
 import { bearerAuth, keyStore, requireScope, type AuthEnv } from '../auth.js';
-import { ApiError, badField, fromRequestError } from '../errors.js';
-import { isPlainFilename, RequestError, type AttachmentUpload } from '../fields.js';
-import { limitBody } from '../read-body.js';
+import { ApiError, badField } from '../errors.js';
+import type { AttachmentUpload } from '../fields.js';
+import { formatAddress } from '../../mail/addresses.js';
+import { asApiError, fileUpload, limitBody, readForm } from '../read-body.js';
 import { router } from '../router.js';
 import { parseSendRequest } from '../send-request.js';
 import type { EmailRoutesDeps } from './emails.js';
@@ -80,15 +81,6 @@ const FormBody: { type: 'object'; required: string[]; properties: Record<string,
 
 const answer = (description: string) => ({ description, content: { 'application/json': { schema: FormAnswer } } });
 
-/** A RequestError from the shared validation becomes the API's 4xx, which the envelope reshapes. */
-async function asApiError<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (err) {
-    throw err instanceof RequestError ? fromRequestError(err) : err;
-  }
-}
-
 const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim());
 
 export function emailFormRoutes(deps: EmailFormDeps) {
@@ -118,17 +110,13 @@ export function emailFormRoutes(deps: EmailFormDeps) {
       },
     }),
     async (c) => {
-      if (!deps.compatFromAddress)
+      const sender = deps.compatFromAddress;
+      if (!sender)
         throw new ApiError('service_unavailable', 'the form API needs COMPAT_FROM_ADDRESS (the sender address)');
       const request = await asApiError(async () => {
         if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('multipart/form-data'))
           throw new ApiError('unsupported_media_type', 'send multipart/form-data', 'Content-Type');
-        let form: Record<string, string | File | (string | File)[]>;
-        try {
-          form = await c.req.parseBody({ all: true });
-        } catch {
-          throw badField('body', 'request body is not valid multipart/form-data');
-        }
+        const form = await readForm(c);
         const text = (name: string) => {
           const v = form[name];
           if (v === undefined) return undefined;
@@ -140,23 +128,19 @@ export function emailFormRoutes(deps: EmailFormDeps) {
           const values = form[name] === undefined ? [] : [form[name]].flat();
           for (const v of values) {
             const field = `attachment[${files.length}]`;
-            if (typeof v === 'string') throw badField(field, `${field} must be a file`);
-            if (!isPlainFilename(v.name)) throw badField(field, `${field} filename must be a plain file name`);
-            const bytes = new Uint8Array(await v.arrayBuffer());
-            files.push({ filename: v.name, contentType: v.type || 'application/octet-stream', bytes });
+            files.push(await fileUpload(v, field, `${field} must be a file`));
           }
         }
         const receivers = text('receiver');
         const names = list(text('receiver_name'));
         const senderName = text('sender_name')?.trim();
-        const quote = (name: string) => `"${name.replace(/["\\]/g, '\\$&')}"`;
         return parseSendRequest(
           {
-            from: senderName ? `${quote(senderName)} <${deps.compatFromAddress}>` : deps.compatFromAddress,
+            from: formatAddress({ name: senderName, address: sender }),
             to:
               receivers === undefined
                 ? undefined
-                : list(receivers).map((a, i) => (names[i] ? `${quote(names[i])} <${a}>` : a)),
+                : list(receivers).map((a, i) => formatAddress({ name: names[i], address: a })),
             subject: text('title'),
             html: text('content'),
           },
