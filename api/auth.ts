@@ -145,12 +145,17 @@ export function bearerAuth(db: Db, keys: KeyStore) {
   return createMiddleware<AuthEnv>(async (c, next) => {
     const principal = await keys.authenticate(c.req.header('authorization'));
     if ('error' in principal) throw new ApiError('unauthorized', principal.error, 'Authorization');
-    c.set('principal', principal);
-    c.set('tenantId', principal.tenantId);
-    c.set('keyId', principal.keyId);
+    setPrincipal(c, principal);
     await countAgainstLimit(c, db, principal);
     await next();
   });
+}
+
+/** Who the request acts for, as every handler (and the request's log line) reads it. */
+export function setPrincipal<E extends AuthEnv>(c: Context<E>, principal: Principal): void {
+  c.set('principal', principal);
+  c.set('tenantId', principal.tenantId);
+  c.set('keyId', principal.keyId);
 }
 
 /** 403 unless the signed-in key has `scope`. */

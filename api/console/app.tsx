@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { ConsoleSettings } from '../../config/config.js';
 import type { ProviderEndpoints } from '../../db/circuits.js';
 import type { Db } from '../../db/create-db.js';
-import { countAgainstLimit, type AuthEnv, type KeyStore } from '../auth.js';
+import { countAgainstLimit, setPrincipal, type AuthEnv, type KeyStore } from '../auth.js';
 import { assertScope, type Principal } from '../principal.js';
 import { limitBody } from '../read-body.js';
 import { unavailableDependency } from '../dependency-errors.js';
@@ -120,9 +120,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   /** The key's tenant and what it may do, for the pages and controls; every page needs `read`. */
   const signedIn = async (c: ConsoleContext, principal: Principal) => {
-    c.set('principal', principal);
-    c.set('tenantId', principal.tenantId);
-    c.set('keyId', principal.keyId);
+    setPrincipal(c, principal);
     await countAgainstLimit(c, deps.db, principal);
     assertScope(principal, 'read');
   };

@@ -7,7 +7,7 @@ import { getCookie } from 'hono/cookie';
 import { cors } from 'hono/cors';
 import { createMiddleware } from 'hono/factory';
 import type { Db } from '../../db/create-db.js';
-import { keyStore, type AuthEnv } from '../auth.js';
+import { keyStore, setPrincipal, type AuthEnv } from '../auth.js';
 import { isOperator, type Principal } from '../principal.js';
 import { SESSION_COOKIE, sessionSigner } from '../console/session.js';
 import { ApiError, badField } from '../errors.js';
@@ -93,9 +93,7 @@ function operatorKeyOrSession(db: Db, apiKeys: string[]) {
     }
     if (!isOperator(principal))
       throw new ApiError('forbidden', 'decoding payloads needs an admin key of the default tenant', 'Authorization');
-    c.set('principal', principal);
-    c.set('tenantId', principal.tenantId);
-    c.set('keyId', principal.keyId);
+    setPrincipal(c, principal);
     return next();
   });
 }
