@@ -20,6 +20,13 @@ const countBulks = async () => (await h.db.select({ n: count() }).from(bulks))[0
 
 const base = () => bulkBody(3, 'bad');
 const withRecipients = (r: unknown[]) => ({ ...base(), recipients: r });
+/** POST /v1/bulk as multipart, the recipients an uploaded CSV file. */
+function postCsv(csv: string) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries({ from: 'news@example.com', subject: 'Hi', text: 'Hello' })) form.set(k, v);
+  form.set('recipients', new File([csv], 'list.csv', { type: 'text/csv' }));
+  return h.app.request('/v1/bulk', { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` }, body: form });
+}
 const ok = (n: number) => ({ email: `ok-${n}@example.com`, name: `OK ${n}`, data: { n } });
 
 const cases: [string, unknown, number, string][] = [
@@ -176,14 +183,7 @@ describe('bad bulk input', () => {
       'Max Record Size',
     ],
   ])('refuses a recipients CSV with %s', async (_name, csv, says) => {
-    const form = new FormData();
-    for (const [k, v] of Object.entries({ from: 'news@example.com', subject: 'Hi', text: 'Hello' })) form.set(k, v);
-    form.set('recipients', new File([csv], 'list.csv', { type: 'text/csv' }));
-    const res = await h.app.request('/v1/bulk', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${API_KEY}` },
-      body: form,
-    });
+    const res = await postCsv(csv);
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error).toMatchObject({
       field: 'recipients',
@@ -192,27 +192,13 @@ describe('bad bulk input', () => {
   });
 
   it('refuses a malformed recipients CSV', async () => {
-    const form = new FormData();
-    for (const [k, v] of Object.entries({ from: 'news@example.com', subject: 'Hi', text: 'Hello' })) form.set(k, v);
-    form.set('recipients', new File(['email,name\n"unterminated,A\n'], 'list.csv', { type: 'text/csv' }));
-    const res = await h.app.request('/v1/bulk', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${API_KEY}` },
-      body: form,
-    });
+    const res = await postCsv('email,name\n"unterminated,A\n');
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.field).toBe('recipients');
   });
 
   it('refuses a CSV without an email column', async () => {
-    const form = new FormData();
-    for (const [k, v] of Object.entries({ from: 'news@example.com', subject: 'Hi', text: 'Hello' })) form.set(k, v);
-    form.set('recipients', new File(['mail,name\na@example.com,A\n'], 'list.csv', { type: 'text/csv' }));
-    const res = await h.app.request('/v1/bulk', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${API_KEY}` },
-      body: form,
-    });
+    const res = await postCsv('mail,name\na@example.com,A\n');
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error).toMatchObject({
       field: 'recipients',
