@@ -4,6 +4,7 @@ import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
 import { createDb } from '../db/create-db.js';
 import { temporalClient } from '../temporal/client.js';
+import { temporalConnectionOptions } from '../temporal/connection.js';
 import { objectStoreFromConfig } from '../worker/clients.js';
 import { listen } from './listen.js';
 
@@ -13,7 +14,7 @@ if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (for a local
 if (config.API_KEYS.length === 0) throw new Error('API_KEYS is required: comma-separated bearer keys');
 const dbHandle = await createDb({ url: config.DATABASE_URL });
 // Lazy: the API starts (and answers 503 on sends, `/ready` says why) while Temporal is down.
-const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+const connection = Connection.lazy(temporalConnectionOptions(config));
 const temporal = temporalClient(connection, config);
 const api = await listen({
   config,

@@ -53,6 +53,21 @@ const schema = z.object({
 
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
+  /**
+   * TLS to the Temporal frontend, trusting the system's CAs (Temporal Cloud). Implied by any of the
+   * TEMPORAL_TLS_* files and by TEMPORAL_API_KEY.
+   */
+  TEMPORAL_TLS: bool.default(false),
+  /** PEM CA that signed the frontend's certificate, for a cluster with a private CA. */
+  TEMPORAL_TLS_CA_FILE: optionalString,
+  /** PEM client certificate (mTLS, e.g. Temporal Cloud with certificates); with TEMPORAL_TLS_KEY_FILE. */
+  TEMPORAL_TLS_CERT_FILE: optionalString,
+  /** PEM private key of TEMPORAL_TLS_CERT_FILE. */
+  TEMPORAL_TLS_KEY_FILE: optionalString,
+  /** The name the frontend's certificate is checked against (SNI), when it differs from TEMPORAL_ADDRESS's host. */
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  /** API key for the Temporal frontend (Temporal Cloud API keys), sent as a bearer token over TLS. */
+  TEMPORAL_API_KEY: optionalString,
   /** Task queue of the send workflows and their activities. */
   TEMPORAL_TASK_QUEUE: z.string().default('mailroom'),
   /** Dev mode only: Temporal Web UI port. */
@@ -250,6 +265,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     .superRefine(localSnsTrust)
     .superRefine(payloadEncryption)
     .superRefine(submissionTls)
+    .superRefine(temporalClientCertificate)
     .safeParse(set);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
@@ -293,6 +309,16 @@ function submissionTls(c: z.infer<typeof schema>, ctx: z.RefinementCtx) {
     if (c.SMTP_SUBMISSION_PORT === undefined && c[name])
       ctx.addIssue({ code: 'custom', path: [name], message: 'only meaningful with SMTP_SUBMISSION_PORT' });
   }
+}
+
+function temporalClientCertificate(c: z.infer<typeof schema>, ctx: z.RefinementCtx) {
+  const [cert, key] = ['TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE'] as const;
+  if (!c[cert] !== !c[key])
+    ctx.addIssue({
+      code: 'custom',
+      path: [c[cert] ? key : cert],
+      message: `${cert} and ${key} go together (the client certificate and its key)`,
+    });
 }
 
 /** How POST /v1/webhooks/ses decides what to trust. */

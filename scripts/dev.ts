@@ -18,6 +18,7 @@ import { SesStandIn } from '../local/ses-stand-in.js';
 import { SmtpSink } from '../local/smtp-sink.js';
 import { startTemporalDevServer } from '../local/temporal-dev-server.js';
 import { temporalClient } from '../temporal/client.js';
+import { temporalConnectionOptions } from '../temporal/connection.js';
 import { activityDepsFromConfig } from '../worker/clients.js';
 import { createWorkers } from '../worker/create-worker.js';
 import { temporalLogger } from '../worker/temporal-logger.js';
@@ -145,7 +146,7 @@ await dbHandle.migrate();
 
 const deps = await activityDepsFromConfig(config, dbHandle.db, { sesCredentials });
 await deps.objects.ensureBucket();
-const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+const workerConnection = await NativeConnection.connect(temporalConnectionOptions(config));
 const worker = await createWorkers({
   connection: workerConnection,
   config,
@@ -154,7 +155,7 @@ const worker = await createWorkers({
 const workerDone = worker.run();
 void ensureRepairScheduleEventually(temporalClient(workerConnection, config), repairScheduleSettings(config), logger);
 
-const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+const connection = await Connection.connect(temporalConnectionOptions(config));
 const api = await listen({
   config,
   db: dbHandle.db,

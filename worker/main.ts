@@ -10,6 +10,7 @@ import { activityDepsFromConfig } from './clients.js';
 import { createWorkers } from './create-worker.js';
 import { serveWorkerMetrics } from './metrics-server.js';
 import { temporalClient } from '../temporal/client.js';
+import { temporalConnectionOptions } from '../temporal/connection.js';
 import { temporalLogger } from './temporal-logger.js';
 import { ensureRepairScheduleEventually, repairScheduleSettings } from './repair-schedule.js';
 
@@ -31,7 +32,7 @@ const metrics = await serveWorkerMetrics({
   temporalMetricsUrl: `http://${temporalMetrics}/metrics`,
   logger,
 });
-const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+const connection = await NativeConnection.connect(temporalConnectionOptions(config));
 const deps = await activityDepsFromConfig(config, dbHandle.db);
 // The pre-built bundle: WORKFLOW_BUNDLE_PATH, else (compiled, `node dist/worker/main.js`) the one
 // `npm run build` wrote next to it; under tsx without the variable the worker bundles at start.

@@ -20,6 +20,7 @@ import { LocalSns } from '../../local/local-sns.js';
 import { SesStandIn } from '../../local/ses-stand-in.js';
 import { SmtpSink } from '../../local/smtp-sink.js';
 import { temporalClient } from '../../temporal/client.js';
+import { temporalConnectionOptions } from '../../temporal/connection.js';
 import { TEST_PAYLOAD_KEYS } from './payload-keys.js';
 import { activityDepsFromConfig } from '../../worker/clients.js';
 import { createWorkers } from '../../worker/create-worker.js';
@@ -124,7 +125,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
     sesCredentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
 
-  const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const workerConnection = await NativeConnection.connect(temporalConnectionOptions(config));
   const running: { shutdown(): void; done: Promise<void> }[] = [];
   /** Starts a real worker (both queues) in this process; the harness starts one unless told not to. */
   async function startWorker() {
@@ -137,7 +138,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
     running.push({ shutdown: () => workers.shutdown(), done: workers.run() });
   }
   if (opts.worker !== false) await startWorker();
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = temporalClient(connection, config);
   const app = createApp(
     appDeps({

@@ -17,6 +17,8 @@ export interface TestCertificates {
   server: KeyPair;
   /** A self-signed certificate for the same names, which nothing trusts. */
   selfSigned: KeyPair;
+  /** A client certificate (mTLS) signed by the CA, as files an operator points a client at. */
+  client: { certFile: string; keyFile: string };
   /** Deletes the files. */
   remove(): void;
 }
@@ -24,7 +26,7 @@ export interface TestCertificates {
 const newKey = newEcKey;
 const serverNames = 'subjectAltName=IP:127.0.0.1,DNS:localhost';
 
-/** A private CA, a server certificate it signed and a self-signed one, in a fresh temp directory. */
+/** A private CA, server and client certificates it signed and a self-signed one, in a fresh temp directory. */
 export function makeTestCertificates(): TestCertificates {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-tls-'));
   const read = (file: string) => readFileSync(join(dir, file), 'utf8');
@@ -44,6 +46,15 @@ export function makeTestCertificates(): TestCertificates {
     ...['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', ...days],
     ...['-extfile', 'server.ext', '-out', 'server.pem'],
   ]);
+  openssl(dir, ['req', ...newKey, '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=mailroom-worker']);
+  writeFileSync(
+    join(dir, 'client.ext'),
+    'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n',
+  );
+  openssl(dir, [
+    ...['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', ...days],
+    ...['-extfile', 'client.ext', '-out', 'client.pem'],
+  ]);
   openssl(dir, [
     ...['req', '-x509', ...newKey, ...days, '-keyout', 'self.key', '-out', 'self.pem', '-subj', '/CN=localhost'],
     ...['-addext', serverNames],
@@ -52,6 +63,7 @@ export function makeTestCertificates(): TestCertificates {
     caFile: join(dir, 'ca.pem'),
     server: pair('server'),
     selfSigned: pair('self'),
+    client: { certFile: join(dir, 'client.pem'), keyFile: join(dir, 'client.key') },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
