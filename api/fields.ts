@@ -1,6 +1,7 @@
 // Request pieces shared by `POST /v1/emails` and `POST /v1/bulk`, and how their errors name fields.
 import { z } from '@hono/zod-openapi';
 import { formatAddress, parseAddress } from '../mail/addresses.js';
+import type { JsonBounds } from './duplicate-keys.js';
 
 export const noLineBreaks = (v: string) => !/[\r\n\0]/.test(v);
 
@@ -182,6 +183,29 @@ export class RequestError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Longest string of a JSON send outside its bodies and attachments: 50 recipients with long
+ * display names in one `to` string fit; a 300 KB address does not reach JSON.parse.
+ */
+export const MAX_JSON_STRING = 64 * 1024;
+
+/**
+ * The scan's bounds for a JSON send (single or bulk): `bodyChars` for html and text, attachments
+ * as base64 of at most maxMessageBytes, MAX_JSON_STRING elsewhere; lists of at most `maxItems`.
+ */
+export function jsonBounds(limits: Limits, o: { bodyChars: number; maxItems: number }): JsonBounds {
+  const maxContent = Math.ceil((limits.maxMessageBytes * 4) / 3) + 4;
+  return {
+    maxItems: Math.max(o.maxItems, limits.maxRecipients, limits.maxAttachments),
+    maxString: (path) =>
+      path === 'html' || path === 'text'
+        ? o.bodyChars
+        : /^attachments\[\d+\]\.content$/.test(path)
+          ? maxContent
+          : MAX_JSON_STRING,
+  };
 }
 
 /** Attachment count and total size, shared by both send kinds. */

@@ -1,5 +1,5 @@
 // Bulk recipients uploaded as CSV: `email,name,<data columns>`, parsed as a stream with its caps
-// enforced as rows arrive, yielding to the event loop between chunks.
+// enforced as rows arrive.
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parse } from 'csv-parse';
@@ -14,7 +14,8 @@ export const MAX_CSV_ROW = 16 * 1024;
 // About 500 short rows, a few milliseconds of parsing, per turn of the event loop.
 const CHUNK = 8 * 1024;
 
-async function* chunks(text: string) {
+/** A CSV already in memory (a form's text field) as chunks, the event loop getting a turn between them. */
+export async function* textChunks(text: string) {
   for (let i = 0; i < text.length; i += CHUNK) {
     yield text.slice(i, i + CHUNK);
     await nextTurn();
@@ -28,9 +29,12 @@ function header(names: string[]): string[] {
   return names;
 }
 
-/** The recipients of a CSV, as a JSON body lists them; refused at the first row past `maxRows`. */
-export async function recipientsFromCsv(text: string, maxRows: number): Promise<unknown[]> {
-  const source = Readable.from(chunks(text), { objectMode: false });
+/**
+ * The recipients of a CSV, as a JSON body lists them, parsed as its text arrives (an upload as it
+ * streams in); refused at the first row past `maxRows`, the rest unread.
+ */
+export async function recipientsFromCsv(text: AsyncIterable<string>, maxRows: number): Promise<unknown[]> {
+  const source = Readable.from(text, { objectMode: false });
   const parser = source.pipe(
     parse({ columns: header, skip_empty_lines: true, trim: true, bom: true, max_record_size: MAX_CSV_ROW }),
   );

@@ -6,7 +6,10 @@ import { bulkBody, parseBulkRequest, recipientSchema, type BulkLimits } from '..
 import { scopedRoute, type AuthEnv } from '../auth.js';
 import { idempotencyKeyOf } from '../idempotency.js';
 import { bulkControls, bulkRecord, controlBulk, findBulk, listBulks, type BulkControl } from '../records/bulks.js';
+import { jsonBounds } from '../fields.js';
 import { limitBody, readValidated } from '../read-body.js';
+import { MAX_DATA_ITEMS } from '../../mail/recipient-data.js';
+import { MAX_TEMPLATE_BYTES } from '../../mail/templates.js';
 import { errorResponse, router, unavailableResponse } from '../router.js';
 import { createdRange, IdempotencyKeyHeader, IdParam, listPage, pageLimit, sendUnavailable } from './common.js';
 
@@ -96,6 +99,11 @@ const ListQuery = z.strictObject({
 
 export function bulkRoutes(deps: BulkRoutesDeps) {
   const app = router<AuthEnv>();
+  const bounds = jsonBounds(deps.bulkLimits, {
+    bodyChars: MAX_TEMPLATE_BYTES,
+    // The longest lists a bulk holds: its recipients, a recipient's data.
+    maxItems: Math.max(deps.bulkLimits.maxBulkRecipients, MAX_DATA_ITEMS),
+  });
   app.openAPIRegistry.register('SendBulk', bulkBody);
   app.openAPIRegistry.register('BulkRecipientInput', recipientSchema);
   app
@@ -139,6 +147,7 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
       async (c) => {
         const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
         const request = await readValidated(c, (raw) => parseBulkRequest(raw.body, raw.files, deps.bulkLimits), {
+          json: bounds,
           csvField: 'recipients',
           csvMaxRows: deps.bulkLimits.maxBulkRecipients,
         });

@@ -116,7 +116,7 @@ export function emailFormRoutes(deps: EmailFormDeps) {
       const request = await asApiError(async () => {
         if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('multipart/form-data'))
           throw new ApiError('unsupported_media_type', 'send multipart/form-data', 'Content-Type');
-        const form = await readForm(c);
+        const { form } = await readForm(c);
         const text = (name: string) => {
           const v = form[name];
           if (v === undefined) return undefined;

@@ -10,7 +10,7 @@ import { limitBody, readValidated } from '../read-body.js';
 import type { Limits } from '../fields.js';
 import { errorResponse, router, unavailableResponse } from '../router.js';
 import { parseSendRequest, sendEmailBody } from '../send-request.js';
-import { sendWindow } from '../fields.js';
+import { jsonBounds, sendWindow } from '../fields.js';
 import { cancelSendUpdate, emailWorkflowId, rescheduleUpdate } from '../../workflows/contracts.js';
 import {
   Accepted,
@@ -121,6 +121,7 @@ const ListQuery = z.strictObject({
 export function emailRoutes(deps: EmailRoutesDeps) {
   // Base64 inflates attachments by 4/3; the JSON around them gets a fixed allowance.
   const maxBody = Math.ceil((deps.limits.maxMessageBytes * 4) / 3) + 256 * 1024;
+  const bounds = jsonBounds(deps.limits, { bodyChars: deps.limits.maxMessageBytes, maxItems: 1_000 });
   const app = router<AuthEnv>();
   app.openAPIRegistry.register('SendEmail', sendEmailBody);
 
@@ -162,7 +163,9 @@ export function emailRoutes(deps: EmailRoutesDeps) {
       }),
       async (c) => {
         const idempotencyKey = idempotencyKeyOf(c.req.header('idempotency-key'));
-        const request = await readValidated(c, (raw) => parseSendRequest(raw.body, raw.files, deps.limits));
+        const request = await readValidated(c, (raw) => parseSendRequest(raw.body, raw.files, deps.limits), {
+          json: bounds,
+        });
         return c.json(await acceptEmail(deps, request, c.get('principal'), idempotencyKey), 202);
       },
     )

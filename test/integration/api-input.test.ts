@@ -299,6 +299,20 @@ const jsonCases: JsonCase[] = [
     field: 'headers',
   },
   {
+    name: 'a 100 KB reply_to, refused before JSON.parse builds it',
+    body: validEmail({ reply_to: [`N${' '.repeat(100_000)}N <r@example.com>`] }),
+    status: 400,
+    code: 'validation_error',
+    field: 'reply_to[0]',
+  },
+  {
+    name: 'a list of more than 1,000 items, refused before JSON.parse builds it',
+    body: validEmail({ to: Array.from({ length: 1001 }, (_, i) => `r${i}@example.com`) }),
+    status: 400,
+    code: 'validation_error',
+    field: 'to',
+  },
+  {
     name: 'JSON nested deeper than 32 levels',
     raw: `{"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
     status: 400,

@@ -91,7 +91,8 @@ const cases: [string, unknown, number, string][] = [
     'data with a list over 100 items',
     withRecipients([{ ...ok(0), data: { n: 0, list: Array.from({ length: 101 }, (_, i) => i) } }]),
     400,
-    'recipients[0]',
+    // Refused by the scan before JSON.parse: no list of a bulk is longer than its recipients or 100.
+    'recipients[0].data.list',
   ],
   [
     'data over 16 KB of JSON',
@@ -149,7 +150,7 @@ describe('bad bulk input', () => {
 
   it('names the recipient and the bound its data crosses', async () => {
     const res = await postBulk(h, withRecipients([ok(0), { ...ok(1), data: { n: 1, l: Array(101).fill(0) } }]));
-    expect(res.body.error.message).toContain('recipients[1] data has a list of 101 items; at most 100');
+    expect(res.body.error.message).toContain('recipients[1].data.l has more than 100 items');
   });
 
   it('says which helper a template may not use', async () => {
@@ -189,6 +190,40 @@ describe('bad bulk input', () => {
       field: 'recipients',
       message: expect.stringContaining(says),
     });
+  });
+
+  it('refuses an uploaded CSV at the first row past the cap, while the rest is still arriving', async () => {
+    // An upload that never ends: the answer can only come from the rows read so far.
+    const boundary = 'mailroom-test-boundary';
+    const head =
+      Object.entries({ from: 'news@example.com', subject: 'Hi', text: 'Hello' })
+        .map(([k, v]) => `--${boundary}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+        .join('') +
+      `--${boundary}\r\ncontent-disposition: form-data; name="recipients"; filename="list.csv"\r\n` +
+      'content-type: text/csv\r\n\r\nemail,name\n';
+    const rows = recipients(60, 'endless').map((r) => `${r.email},A\n`);
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(head + rows.join('')));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const res = await h.app.request('/v1/bulk', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error).toMatchObject({
+      field: 'recipients',
+      message: expect.stringContaining('more than 50 rows'),
+    });
+    // …and stopped reading the upload.
+    expect(cancelled).toBe(true);
   });
 
   it('refuses a malformed recipients CSV', async () => {

@@ -51,3 +51,37 @@ describe('scanJson', () => {
     expect((await scanJson(text)).bound).toBeUndefined();
   });
 });
+
+describe('scanJson with bounds', () => {
+  const bounds = {
+    maxItems: 3,
+    maxString: (path: string) => (path === 'html' ? 5_000 : /^to\[\d+\]$/.test(path) ? 2_000 : 1_500),
+  };
+
+  it('names the first string longer than its path allows', async () => {
+    const long = 'x'.repeat(2_001);
+    expect((await scanJson(`{"to":["a@b.c","${long}"]}`, bounds)).bound).toEqual({
+      path: 'to[1]',
+      message: 'is longer than 2000 characters',
+    });
+    expect((await scanJson(`{"html":"${'h'.repeat(5_001)}"}`, bounds)).bound?.path).toBe('html');
+    expect((await scanJson(`{"d":{"s":"${'s'.repeat(1_501)}"}}`, bounds)).bound?.path).toBe('d.s');
+    expect(
+      (await scanJson(`{"html":"${'h'.repeat(5_000)}","to":["${'t'.repeat(2_000)}"]}`, bounds)).bound,
+    ).toBeUndefined();
+  });
+
+  it('counts an escape as the one character it stands for', async () => {
+    // 1,000 × \u00e9 is 6,000 characters of JSON and 1,000 of string: under html's 5,000.
+    expect((await scanJson(`{"html":"${'\\u00e9'.repeat(1_000)}"}`, bounds)).bound).toBeUndefined();
+    expect((await scanJson(`{"html":"${'\\n'.repeat(5_001)}"}`, bounds)).bound?.path).toBe('html');
+  });
+
+  it('names the first list longer than maxItems', async () => {
+    expect((await scanJson('{"r":[{"l":[1,2,3]},{"l":[1,2,3,4]}]}', bounds)).bound).toEqual({
+      path: 'r[1].l',
+      message: 'has more than 3 items',
+    });
+    expect((await scanJson('[1,2,3]', bounds)).bound).toBeUndefined();
+  });
+});
