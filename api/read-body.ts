@@ -6,6 +6,7 @@ import { scanJson, type JsonBounds } from './duplicate-keys.js';
 import { ApiError, badField, fromRequestError } from './errors.js';
 import { isPlainFilename, MAX_JSON_STRING, RequestError, type AttachmentUpload } from './fields.js';
 import { recipientsFromCsv, textChunks } from './recipients-csv.js';
+import { turnTaker } from './turns.js';
 
 export interface RawSend {
   body: unknown;
@@ -46,8 +47,12 @@ async function readText(c: Context): Promise<string> {
   const body = c.req.raw.body as AsyncIterable<Uint8Array> | null;
   if (!body) return '';
   const decoder = new TextDecoder();
+  const takeTurn = turnTaker();
   let text = '';
-  for await (const chunk of body) text += decoder.decode(chunk, { stream: true });
+  for await (const chunk of body) {
+    text += decoder.decode(chunk, { stream: true });
+    await takeTurn();
+  }
   return text + decoder.decode();
 }
 
@@ -96,15 +101,17 @@ export async function readForm(c: Context, opts: FormOptions = {}): Promise<{ fo
   let streamed: Promise<unknown> | undefined;
   const done = new Promise<void>((resolve, reject) => {
     const fail = (err: unknown) => {
+      // The answer goes out now; the rest of the body is read and dropped (up to the body limit),
+      // so that the connection stays usable for the client's next request.
       source.unpipe(parser);
-      source.destroy();
+      source.resume();
       reject(err);
     };
     parser.on('field', (name, value) => add(name, value));
     parser.on('file', (name, file, info) => {
       if (name === opts.stream?.field && !streamed) {
         streamed = opts.stream.read(file);
-        // A refusal ends the request now; the rest of the body is not read.
+        // A refusal answers now, before the rest of the upload has arrived.
         streamed.catch(fail);
         return;
       }

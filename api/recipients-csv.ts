@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parse } from 'csv-parse';
 import { RequestError } from './fields.js';
+import { turnTaker } from './turns.js';
 
 /** Most columns (email, name and data columns). */
 export const MAX_CSV_COLUMNS = 50;
@@ -39,8 +40,10 @@ export async function recipientsFromCsv(text: AsyncIterable<string>, maxRows: nu
     parse({ columns: header, skip_empty_lines: true, trim: true, bom: true, max_record_size: MAX_CSV_ROW }),
   );
   const rows: unknown[] = [];
+  const takeTurn = turnTaker();
   try {
     for await (const row of parser as AsyncIterable<Record<string, string>>) {
+      await takeTurn();
       if (rows.length === maxRows)
         throw new RequestError('recipients', `recipients CSV has more than ${maxRows} rows; at most ${maxRows}`);
       const long = Object.keys(row).find((k) => row[k]!.length > MAX_CSV_CELL);
