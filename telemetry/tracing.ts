@@ -3,7 +3,8 @@
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource, envDetectorSync } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, type ReadableSpan, type Span, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Context } from '@opentelemetry/api';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { tracingSettings, type Config } from '../config/config.js';
 
@@ -30,8 +31,37 @@ export function startTracing(config: Config, defaultServiceName: string): Tracin
     .merge(new Resource({ 'service.name': settings.serviceName }));
   // The exporter reads its URL, headers and timeout from OTEL_EXPORTER_OTLP_*; the processor its
   // batching from OTEL_BSP_*.
-  const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter());
+  const spanProcessor = new WithoutErrorText(new BatchSpanProcessor(new OTLPTraceExporter()));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
   provider.register({ propagator: new W3CTraceContextPropagator() });
   return { resource, spanProcessor, shutdown: () => provider.shutdown() };
+}
+
+/**
+ * Spans leave with their errors named by type only (`exception.type`, the status code): an error's
+ * message and stack can quote an address (a validation error, a provider's refusal, drizzle's
+ * bound values), and the instrumentations record both. The text stays in the logs and in Temporal.
+ */
+export class WithoutErrorText implements SpanProcessor {
+  constructor(private readonly next: SpanProcessor) {}
+  onStart(span: Span, parent: Context): void {
+    this.next.onStart(span, parent);
+  }
+  onEnd(span: ReadableSpan): void {
+    const events = span.events.map((e) => {
+      if (e.name !== 'exception') return e;
+      const type = e.attributes?.['exception.type'];
+      return { ...e, attributes: type === undefined ? {} : { 'exception.type': type } };
+    });
+    // A view over the span (its methods and every other field through the prototype), not a copy.
+    this.next.onEnd(
+      Object.create(span, { events: { value: events }, status: { value: { code: span.status.code } } }) as ReadableSpan,
+    );
+  }
+  forceFlush(): Promise<void> {
+    return this.next.forceFlush();
+  }
+  shutdown(): Promise<void> {
+    return this.next.shutdown();
+  }
 }

@@ -83,5 +83,36 @@ describe('tracing', () => {
     expect(exported).not.toContain(email.to);
     expect(exported).not.toContain(email.subject);
     expect(exported).not.toContain('example.com');
+    // Workflow spans carry the workflow's ids and names, not its search attributes or memo.
+    expect(Object.keys(run!.attributes).sort()).toEqual(
+      ['attempt', 'namespace', 'runId', 'taskQueue', 'workflowId', 'workflowType'].sort(),
+    );
+  });
+
+  it('keeps an address in the URL out of the request span: the route pattern stands for the URL', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const address = `traced-${randomBytes(4).toString('hex')}@example.org`;
+    const res = await fetch(`${apiUrl}/v1/suppressions/${encodeURIComponent(address)}?to=${address}`, {
+      method: 'DELETE',
+      headers: {
+        authorization: `Bearer ${API_KEY}`,
+        traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+      },
+    });
+    expect(res.status).toBeLessThan(500);
+    const spans = await receiver.until((all) => all.some((s) => s.traceId === traceId && s.kind === SERVER));
+    const server = spans.find((s) => s.traceId === traceId && s.kind === SERVER)!;
+    expect(server.attributes).toMatchObject({
+      'url.full': `${apiUrl}/v1/suppressions/:email`,
+      'http.route': '/v1/suppressions/:email',
+    });
+    // The refusal stays visible by its type; its message ("<address> is not suppressed") does not leave.
+    const events = (server.raw as { events: { name: string; attributes: { key: string }[] }[] }).events;
+    expect(events).toEqual([
+      expect.objectContaining({ name: 'exception', attributes: [expect.objectContaining({ key: 'exception.type' })] }),
+    ]);
+    const exported = receiver.bodies.join('\n');
+    expect(exported).not.toContain(address);
+    expect(exported).not.toContain(encodeURIComponent(address));
   });
 });
