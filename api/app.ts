@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Context } from 'hono';
+import { httpInstrumentationMiddleware } from '@hono/otel';
+import { trace } from '@opentelemetry/api';
 import { requestId, type RequestIdVariables } from 'hono/request-id';
 import { routePath } from 'hono/route';
 import { bearerAuth, keyStore, type AuthEnv } from './auth.js';
@@ -31,6 +33,8 @@ export interface AppDeps
     Pick<CodecRoutesDeps, 'payloadCodec'>,
     Pick<ConsoleDeps, 'console'> {
   logger: Pick<Logger, 'error'> & Partial<Pick<Logger, 'info' | 'warn'>>;
+  /** Each request a server span (continuing a caller's `traceparent`): the process registered a tracer provider. */
+  traced?: boolean;
 }
 
 /** The whole HTTP API; tests call `createApp(deps).request(...)`, the server entry listens. */
@@ -43,6 +47,18 @@ export function createApp(deps: AppDeps) {
     requestId: c.get('requestId'),
     route: routePath(c, -1),
   });
+  if (deps.traced) {
+    app.use('*', httpInstrumentationMiddleware({ captureActiveRequests: false }));
+    // The middleware records the full URL, and a path or query can hold an address
+    // (`/v1/suppressions/{email}`, `?to=`): the span keeps the route's pattern instead.
+    app.use('*', async (c, next) => {
+      try {
+        await next();
+      } finally {
+        trace.getActiveSpan()?.setAttribute('url.full', `${new URL(c.req.url).origin}${routePath(c, -1)}`);
+      }
+    });
+  }
   app.use('*', requestId());
   app.use('*', async (c, next) => {
     const started = performance.now();

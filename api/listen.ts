@@ -15,6 +15,7 @@ import { createEventEmitter } from '../activities/webhooks.js';
 import { startSettings } from '../sends/start-workflows.js';
 import { payloadCodec } from '../temporal/data-converter.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { createApp, type AppDeps } from './app.js';
 import { startSmtpSubmission, type SmtpSubmission } from './smtp-submission.js';
 
@@ -24,6 +25,8 @@ export interface ApiRuntime {
   temporal: Client;
   objects: ObjectStore;
   logger: AppDeps['logger'];
+  /** Set when this process exports traces (startTracing): each request is then a server span. */
+  tracing?: Tracing;
 }
 
 /** The app's settings from config, around the clients the caller built (server, dev launcher, tests). */
@@ -34,6 +37,7 @@ export function appDeps(rt: ApiRuntime): AppDeps {
     temporal: rt.temporal,
     objects: rt.objects,
     logger: rt.logger,
+    traced: rt.tracing !== undefined,
     apiKeys: config.API_KEYS,
     providerEndpoints: providerEndpoints(config),
     ...startSettings(config),

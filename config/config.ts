@@ -249,6 +249,19 @@ const schema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: int(0).default(250),
   /** Worker: Prometheus `GET /metrics` (Mailroom's and the Temporal SDK's metrics) on this port; 0 picks a free one. */
   WORKER_METRICS_PORT: int(0).default(9464),
+
+  // OpenTelemetry traces: the standard variables. These decide whether tracing starts; the OTLP
+  // exporter reads the rest of OTEL_* (headers, timeouts, OTEL_BSP_*) itself.
+  /** OTLP/HTTP collector base URL (`http://collector:4318`); traces go to `<url>/v1/traces`. Unset: no tracing. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
+  /** OTLP/HTTP URL for traces only, used as is (`http://collector:4318/v1/traces`). */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString,
+  /** `none` turns tracing off; `otlp` (the default) is the only exporter. */
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).optional(),
+  /** `true` turns tracing off whatever else is set. */
+  OTEL_SDK_DISABLED: bool.default(false),
+  /** The traces' `service.name`. Default: `mailroom-api` for the API, `mailroom-worker` for a worker. */
+  OTEL_SERVICE_NAME: optionalString,
 });
 
 export type Config = z.infer<typeof schema>;
@@ -412,3 +425,13 @@ export function webhookSettings(config: Config) {
 }
 
 export type WebhookSettings = ReturnType<typeof webhookSettings>;
+
+/**
+ * Whether this process exports traces, and as which service: only when an OTLP endpoint is set and
+ * neither OTEL_SDK_DISABLED nor OTEL_TRACES_EXPORTER=none says otherwise.
+ */
+export function tracingSettings(config: Config, defaultServiceName: string): { serviceName: string } | undefined {
+  if (config.OTEL_SDK_DISABLED || config.OTEL_TRACES_EXPORTER === 'none') return undefined;
+  if (!config.OTEL_EXPORTER_OTLP_ENDPOINT && !config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return undefined;
+  return { serviceName: config.OTEL_SERVICE_NAME ?? defaultServiceName };
+}

@@ -1,4 +1,5 @@
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Transporter } from 'nodemailer';
 import type { Provider } from '../db/schema.js';
 import type { DeliveryPolicy } from '../workflows/contracts.js';
@@ -18,13 +19,32 @@ export interface Providers {
   circuits: Circuits;
 }
 
-/** One call to one provider. Only the provider's answer, or its silence, becomes the outcome. */
+const tracer = trace.getTracer('mailroom');
+
+/**
+ * One call to one provider. Only the provider's answer, or its silence, becomes the outcome.
+ * Traced as `ses.send` / `smtp.send` (a no-op without a registered tracer provider) with bounded
+ * attributes only: the outcome's kind and the provider's error code, never an address or the
+ * provider's message text, which can quote one.
+ */
 export async function sendThrough(p: Omit<Providers, 'circuits'>, provider: Provider, m: OutgoingMessage) {
-  const timer = providerCallSeconds.startTimer({ provider });
-  const outcome = await (provider === 'ses' ? sendViaSes(p.ses, m, p.sesConfigurationSet) : sendViaSmtp(p.smtp, m));
-  timer({ outcome: outcome.kind });
-  providerCalls.inc({ provider, outcome: outcome.kind });
-  return outcome;
+  return tracer.startActiveSpan(`${provider}.send`, { kind: SpanKind.CLIENT }, async (span) => {
+    try {
+      const timer = providerCallSeconds.startTimer({ provider });
+      const outcome = await (provider === 'ses' ? sendViaSes(p.ses, m, p.sesConfigurationSet) : sendViaSmtp(p.smtp, m));
+      timer({ outcome: outcome.kind });
+      providerCalls.inc({ provider, outcome: outcome.kind });
+      span.setAttributes({
+        'mailroom.provider': provider,
+        'mailroom.outcome': outcome.kind,
+        ...(outcome.kind === 'accepted' ? {} : { 'mailroom.error_code': outcome.code }),
+      });
+      if (outcome.kind !== 'accepted') span.setStatus({ code: SpanStatusCode.ERROR });
+      return outcome;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 /** Where one call goes, and why when it is not where the failover rule would send it. */

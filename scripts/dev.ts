@@ -17,6 +17,7 @@ import { localS3Credentials, startLocalS3 } from '../local/s3-server.js';
 import { SesStandIn } from '../local/ses-stand-in.js';
 import { SmtpSink } from '../local/smtp-sink.js';
 import { startTemporalDevServer } from '../local/temporal-dev-server.js';
+import { startTracing } from '../telemetry/tracing.js';
 import { temporalClient } from '../temporal/client.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
 import { activityDepsFromConfig } from '../worker/clients.js';
@@ -139,6 +140,8 @@ if (!base.SMTP_SUBMISSION_TLS_CERT_FILE && !base.SMTP_SUBMISSION_TLS_KEY_FILE) {
 }
 
 const config = loadConfig(env);
+// API and worker in one process: one service name for both.
+const tracing = startTracing(config, 'mailroom');
 const dbHandle = await createDb(
   config.DATABASE_URL ? { url: config.DATABASE_URL } : { pglitePath: join(dataDir, 'pglite') },
 );
@@ -151,17 +154,23 @@ const worker = await createWorkers({
   connection: workerConnection,
   config,
   deps,
+  tracing,
 });
 const workerDone = worker.run();
-void ensureRepairScheduleEventually(temporalClient(workerConnection, config), repairScheduleSettings(config), logger);
+void ensureRepairScheduleEventually(
+  temporalClient(workerConnection, config, tracing),
+  repairScheduleSettings(config),
+  logger,
+);
 
 const connection = await Connection.connect(temporalConnectionOptions(config));
 const api = await listen({
   config,
   db: dbHandle.db,
-  temporal: temporalClient(connection, config),
+  temporal: temporalClient(connection, config, tracing),
   objects: deps.objects,
   logger,
+  tracing,
 });
 
 const apiUrl = `http://localhost:${config.PORT}`;
@@ -198,6 +207,7 @@ async function shutdown() {
   void api.smtp?.close();
   worker.shutdown();
   await workerDone.catch(() => {});
+  await tracing?.shutdown().catch(() => {});
   deps.smtp.close();
   await Promise.allSettled([workerConnection.close(), connection.close(), dbHandle.close()]);
   for (const stop of stops.reverse()) await stop().catch(() => {});

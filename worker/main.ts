@@ -11,11 +11,13 @@ import { createWorkers } from './create-worker.js';
 import { serveWorkerMetrics } from './metrics-server.js';
 import { temporalClient } from '../temporal/client.js';
 import { temporalConnectionOptions } from '../temporal/connection.js';
+import { startTracing } from '../telemetry/tracing.js';
 import { temporalLogger } from './temporal-logger.js';
 import { ensureRepairScheduleEventually, repairScheduleSettings } from './repair-schedule.js';
 
 const config = loadConfig();
 const logger = createLogger(config);
+const tracing = startTracing(config, 'mailroom-worker');
 if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (for a local setup use `npm run dev`)');
 // The SDK's log goes through pino like ours; its metrics to a loopback port the metrics server
 // appends to each scrape.
@@ -43,9 +45,14 @@ const worker = await createWorkers({
   connection,
   config,
   deps,
+  tracing,
   ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
 });
-void ensureRepairScheduleEventually(temporalClient(connection, config), repairScheduleSettings(config), logger);
+void ensureRepairScheduleEventually(
+  temporalClient(connection, config, tracing),
+  repairScheduleSettings(config),
+  logger,
+);
 logger.info(
   {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -54,6 +61,7 @@ logger.info(
     workflowBundle: bundlePath ?? 'bundled at start',
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     metricsPort: metrics?.port ?? null,
+    tracing: tracing !== undefined,
   },
   'worker running',
 );
@@ -64,4 +72,6 @@ deps.smtp.close();
 await connection.close();
 await dbHandle.close();
 await metrics?.close();
+// The spans of the last tasks are still batched: export them before the process ends.
+await tracing?.shutdown();
 logger.info('worker stopped');

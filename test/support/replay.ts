@@ -1,6 +1,7 @@
 // Replaying workflow histories against workflow code: the one way the replay tests do it.
 import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { historyFromJson, historyToJson, type History } from './history-json.js';
+import { workflowSpanSinks } from '../../worker/create-worker.js';
 import { testDataConverter } from './payload-keys.js';
 
 export interface ReplayInput {
@@ -23,7 +24,9 @@ export function withJsonForms(histories: Map<string, History>): ReplayInput[] {
  */
 export async function replay(options: ReplayWorkerOptions, inputs: ReplayInput[]) {
   const results: { workflowId: string; error?: string }[] = [];
-  for await (const r of Worker.runReplayHistories({ dataConverter: testDataConverter(), ...options }, inputs))
+  // The bundle's tracing interceptors call their sink even when no span is exported.
+  const sinks = workflowSpanSinks(undefined);
+  for await (const r of Worker.runReplayHistories({ dataConverter: testDataConverter(), sinks, ...options }, inputs))
     results.push({ workflowId: r.workflowId, error: r.error ? `${r.error.name}: ${r.error.message}` : undefined });
   return results.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
 }

@@ -15,7 +15,15 @@ export interface WorkerProcess {
 
 /** The production worker entry (`worker/main.ts`) as its own process, as an operator runs it. */
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+  return spawnEntry('worker/main.ts', 'worker running', env);
+}
+
+/**
+ * A production entry (`worker/main.ts`, `api/server.ts`) as its own process, ready once it logged
+ * `readyMessage`.
+ */
+export function spawnEntry(entry: string, readyMessage: string, env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: root,
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,10 +35,10 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       stdout += chunk.toString();
-      if (output.includes('"worker running"')) resolve();
+      if (output.includes(`"${readyMessage}"`)) resolve();
     });
     child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
-    void exited.then((code) => reject(new Error(`worker exited (${code}) before it was ready:\n${output}`)));
+    void exited.then((code) => reject(new Error(`${entry} exited (${code}) before it was ready:\n${output}`)));
   });
   return {
     child,
