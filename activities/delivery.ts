@@ -124,6 +124,23 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
    */
   async function deliverOnce(
     messageId: string,
+    key: { runId: string; attempt: number },
+    policy: DeliveryPolicy,
+    load: () => Promise<OutgoingMessage>,
+  ): Promise<DeliveryResult | RetryLater> {
+    const result = await deliver(messageId, key, policy, load);
+    // One line per attempt an operator can search by message or workflow id (the activity's
+    // logger adds workflowId). Status and provider only: error text can quote an address.
+    log.info('delivery attempt', {
+      messageId,
+      status: result.status,
+      ...('provider' in result && result.provider ? { provider: result.provider } : {}),
+    });
+    return result;
+  }
+
+  async function deliver(
+    messageId: string,
     { runId, attempt }: { runId: string; attempt: number },
     policy: DeliveryPolicy,
     load: () => Promise<OutgoingMessage>,

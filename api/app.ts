@@ -70,6 +70,7 @@ export function createApp(deps: AppDeps) {
         status: c.res.status,
         ms: Math.round(performance.now() - started),
         tenant: c.get('tenantId'),
+        ...c.get('sendIds'),
       },
       'request',
     );

@@ -30,7 +30,15 @@ export const sesPrincipal = (accessKeyId: string): Principal => ({
   rateLimitPerMinute: null,
 });
 
-export type AuthEnv = { Variables: { principal: Principal; tenantId: string; keyId: string } };
+export type AuthEnv = {
+  Variables: {
+    principal: Principal;
+    tenantId: string;
+    keyId: string;
+    /** The send a request created (messageId or bulkId, and its workflowId): its request line carries them. */
+    sendIds?: Record<string, string>;
+  };
+};
 
 const bearer = (header: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
 

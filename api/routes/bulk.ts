@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { bulkWorkflowId } from '../../workflows/contracts.js';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { bulkRecipients, bulkStatuses, recipientStatuses } from '../../db/schema.js';
 import { acceptBulk, type BulkDeps } from '../accept-bulk.js';
@@ -151,7 +152,9 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
           csvField: 'recipients',
           csvMaxRows: deps.bulkLimits.maxBulkRecipients,
         });
-        return c.json(await acceptBulk(deps, request, c.get('principal'), idempotencyKey), 202);
+        const accepted = await acceptBulk(deps, request, c.get('principal'), idempotencyKey);
+        c.set('sendIds', { bulkId: accepted.id, workflowId: bulkWorkflowId(accepted.id) });
+        return c.json(accepted, 202);
       },
     )
     .openapi(

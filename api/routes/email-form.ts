@@ -1,4 +1,5 @@
 // `POST /api/email/send`: the email_server form API, for senders written against that service. An
+import { emailWorkflowId } from '../../workflows/contracts.js';
 // adapter only: the form's fields become a SendRequest, validated and accepted as `POST /v1/emails`.
 import { createRoute, z } from '@hono/zod-openapi';
 import { createMiddleware } from 'hono/factory';
@@ -149,6 +150,7 @@ export function emailFormRoutes(deps: EmailFormDeps) {
         );
       });
       const accepted = await acceptEmail(deps, request, c.get('principal'), undefined);
+      c.set('sendIds', { messageId: accepted.id, workflowId: emailWorkflowId(accepted.id) });
       return c.json({ code: 200, message: 'success', data: accepted.id }, 200);
     },
   );

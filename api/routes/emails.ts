@@ -166,7 +166,9 @@ export function emailRoutes(deps: EmailRoutesDeps) {
         const request = await readValidated(c, (raw) => parseSendRequest(raw.body, raw.files, deps.limits), {
           json: bounds,
         });
-        return c.json(await acceptEmail(deps, request, c.get('principal'), idempotencyKey), 202);
+        const accepted = await acceptEmail(deps, request, c.get('principal'), idempotencyKey);
+        c.set('sendIds', { messageId: accepted.id, workflowId: emailWorkflowId(accepted.id) });
+        return c.json(accepted, 202);
       },
     )
     .openapi(

@@ -1,6 +1,6 @@
 // What an operator's Prometheus scrapes: the worker's metrics port (Mailroom's counters and the
 // Temporal SDK's own metrics) and the API's /metrics, after a real send through a worker process.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHarness, validEmail, type Harness } from '../support/harness.js';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
 
@@ -49,6 +49,17 @@ describe('metrics', () => {
     // Labels are bounded: no address or id ever becomes one.
     expect(text).not.toContain(res.body.id);
     expect(text).not.toContain('@example.com');
+
+    // The worker's lines about this send name it: the activities' own and the SDK's.
+    await vi.waitFor(() => expect(worker.logLines().some((l) => l.msg === 'delivery attempt')).toBe(true));
+    const about = worker.logLines().filter((l) => JSON.stringify(l).includes(res.body.id));
+    expect(about.length).toBeGreaterThan(0);
+    for (const line of about) expect(line).toMatchObject({ workflowId: `email-${res.body.id}` });
+    expect(about.find((l) => l.msg === 'delivery attempt')).toMatchObject({
+      messageId: res.body.id,
+      status: 'sent',
+      provider: 'ses',
+    });
 
     const api = samples(await (await h.app.request('/metrics')).text());
     expect(api.get('mailroom_sends_accepted_total{kind="single"}')).toBe(1);

@@ -11,7 +11,7 @@ import { createLogger } from '../../config/logger.js';
 import { createDb, type DbHandle } from '../../db/create-db.js';
 import { freePort } from '../../local/free-port.js';
 import { temporalLogger } from '../../worker/temporal-logger.js';
-import { API_KEY, startHarness, type Harness } from '../support/harness.js';
+import { API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
 
 const unique = randomUUID().slice(0, 8);
 const bcc = `hidden-${unique}@example.com`;
@@ -139,5 +139,20 @@ describe('request lines', () => {
       expect.objectContaining({ requestId: generated, route: '/v1/emails', status: 401 }),
     ]);
     expect(text()).not.toContain(address);
+  });
+
+  it('name the send a request created: its message id and workflow id', async () => {
+    const { logger, lines } = capturedLogger();
+    const app = createApp(appDeps({ config: h.config, db: h.db, temporal: h.client, objects: h.objects, logger }));
+    const res = await app.request('/v1/emails', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(validEmail()),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    expect(lines.filter((l) => l.msg === 'request')).toEqual([
+      expect.objectContaining({ route: '/v1/emails', status: 202, messageId: id, workflowId: `email-${id}` }),
+    ]);
   });
 });
