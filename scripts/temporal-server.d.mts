@@ -4,3 +4,4 @@ export declare function resolveTemporalServer(opts?: {
   install?: boolean;
   log?: (m: string) => void;
 }): Promise<{ server: string; sqlTool: string; schemaDir: string } | undefined>;
+export declare function productionTier(): boolean;

@@ -83,3 +83,11 @@ function moduleSource() {
   if (r.status !== 0) throw new Error(`go env GOMODCACHE failed: ${r.stderr}`);
   return join(r.stdout.trim(), 'go.temporal.io', `server@${TEMPORAL_SERVER_VERSION}`);
 }
+
+/**
+ * Whether `npm test` ends with the production tier (`npm run test:production`) and its bootstrap
+ * builds the server: yes unless MAILROOM_TEST_PRODUCTION=0.
+ */
+export function productionTier() {
+  return process.env.MAILROOM_TEST_PRODUCTION !== '0';
+}
