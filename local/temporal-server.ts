@@ -22,6 +22,17 @@ export interface Postgres {
   password: string;
 }
 
+/** Host, port, user and password of a postgres:// URL (the tests' and benchmarks' admin URL). */
+export function postgresOf(url: string): Postgres {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 5432),
+    user: decodeURIComponent(u.username || 'postgres'),
+    password: decodeURIComponent(u.password),
+  };
+}
+
 /**
  * Temporal's own schema steps (docker-compose.yml's `temporal-schema` runs the same ones): create
  * the database, install the base schema (version 0.0), apply every versioned migration.
@@ -95,6 +106,10 @@ export async function temporalServerSpec(o: {
 
 export interface TemporalServer {
   address: string;
+  /** The running server's process id (undefined while stopped). */
+  readonly pid: number | undefined;
+  /** SIGKILL, as a crash would; resolves when it exited. */
+  kill(): Promise<void>;
   /** SIGTERM, as an orchestrator stops it; resolves when it exited. */
   stop(): Promise<void>;
   /** Starts it again on the same ports and databases; resolves when it answers. */
@@ -116,17 +131,25 @@ export async function startTemporalServer(spec: TemporalServerSpec): Promise<Tem
     c.stderr!.pipe(out);
     await untilUp(spec.address, () => (c.exitCode ?? c.signalCode) !== null, spec.logFile);
   };
-  const stop = async () => {
+  const end = async (signal: NodeJS.Signals) => {
     const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise((resolve) => c.once('exit', resolve));
     const kill = setTimeout(() => c.kill('SIGKILL'), 20_000);
-    c.kill('SIGTERM');
+    c.kill(signal);
     await exited;
     clearTimeout(kill);
   };
   await start();
-  return { address: spec.address, stop, start };
+  return {
+    address: spec.address,
+    get pid() {
+      return child?.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+    start,
+  };
 }
 
 async function untilUp(address: string, exited: () => boolean, logFile: string) {

@@ -10,7 +10,12 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { setupTemporalSchema, temporalServerSpec, type TemporalServerSpec } from '../../local/temporal-server.js';
+import {
+  postgresOf,
+  setupTemporalSchema,
+  temporalServerSpec,
+  type TemporalServerSpec,
+} from '../../local/temporal-server.js';
 import { resolveTemporalCli } from '../../scripts/temporal-cli.mjs';
 import { resolveTemporalServer } from '../../scripts/temporal-server.mjs';
 import { adminUrl, createTestDatabase } from '../support/database.js';
@@ -37,13 +42,7 @@ export default async function setup(project: TestProject) {
   log(`built dist/ in ${((Date.now() - built) / 1000).toFixed(0)} s`);
 
   const db = await createTestDatabase('mailroom_production', { migrate: true });
-  const admin = new URL(adminUrl);
-  const pg = {
-    host: admin.hostname,
-    port: Number(admin.port || 5432),
-    user: decodeURIComponent(admin.username || 'postgres'),
-    password: decodeURIComponent(admin.password),
-  };
+  const pg = postgresOf(adminUrl);
   const suffix = `${process.pid}_${Date.now()}`;
   const database = `temporal_${suffix}`;
   const visibilityDatabase = `temporal_visibility_${suffix}`;
