@@ -25,7 +25,8 @@ export interface DevServerOptions {
 
 // The SDK's own CI runs the dev server this way: in-memory SQLite has shown "no such table" flakes.
 const sqlitePragmas = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'];
-const cliType = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList', INT: 'Int' } as const;
+/** How `temporal` CLI flags name each search attribute type. */
+export const cliType = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList', INT: 'Int' } as const;
 const searchAttributeFlags = searchAttributeKeys.flatMap((k) => [
   '--search-attribute',
   `${k.name}=${cliType[k.type as keyof typeof cliType]}`,

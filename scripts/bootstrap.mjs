@@ -1,13 +1,16 @@
 // Runs before `npm run dev` and `npm test`: installs what a fresh clone lacks. Node built-ins only.
 // `--test` (npm test's pretest) also installs the Toxiproxy server the fault-injection tests use,
-// Node 22 for the suite's second pass (scripts/test.mjs), and Debian's Chromium for the browser
-// tests (playwright-core downloads no browser).
+// Node 22 for the suite's second pass (scripts/test.mjs), Debian's Chromium for the browser
+// tests (playwright-core downloads no browser) and, unless MAILROOM_TEST_PRODUCTION=0, the real
+// Temporal server and its SQL tool for the production tier. `--production` (npm run
+// test:production's pretest) installs only what that tier needs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveNode22, testPasses } from './node22.mjs';
 import { resolveTemporalCli } from './temporal-cli.mjs';
+import { productionTier, resolveTemporalServer } from './temporal-server.mjs';
 import { resolveToxiproxyServer } from './toxiproxy.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -44,6 +47,17 @@ if (process.argv.includes('--test')) {
     if (!server) throw new Error('no Toxiproxy server and no Go toolchain (set TOXIPROXY_SERVER_PATH or install Go)');
     log(`Toxiproxy server: ${server}`);
     if (testPasses().includes('22')) log(`Node 22: ${resolveNode22({ log })}`);
+  } catch (err) {
+    log(err.message);
+    process.exit(1);
+  }
+}
+
+if (process.argv.includes('--production') || (process.argv.includes('--test') && productionTier())) {
+  try {
+    const found = await resolveTemporalServer({ log });
+    if (!found) throw new Error('no Temporal server and no Go toolchain (install Go, or set TEMPORAL_SERVER_DIR)');
+    log(`Temporal server: ${found.server}`);
   } catch (err) {
     log(err.message);
     process.exit(1);

@@ -4,13 +4,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { createDb } from '../db/create-db.js';
 import { startTemporalDevServer } from '../local/temporal-dev-server.js';
 import { resolveTemporalCli } from '../scripts/temporal-cli.mjs';
 import { bundleWorkflows } from '../worker/create-worker.js';
 import { freePort } from '../local/free-port.js';
+import { createTestDatabase } from './support/database.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -37,26 +36,16 @@ export default async function setup(project: TestProject) {
   const workflowBundlePath = join(dir, 'workflows.js');
   writeFileSync(workflowBundlePath, bundle.code);
 
-  // A database of its own per run: tests never see another run's rows, and it is dropped after.
-  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const dbName = `mailroom_test_${process.pid}_${Date.now()}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${dbName}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${dbName}`;
-  const migrated = await createDb({ url: url.toString(), maxConnections: 1 });
-  await migrated.migrate();
-  await migrated.close();
+  const db = await createTestDatabase('mailroom_test', { migrate: true });
 
   project.provide('temporalAddress', temporal.address);
   project.provide('temporalCliPath', cliPath);
-  project.provide('databaseUrl', url.toString());
+  project.provide('databaseUrl', db.url);
   project.provide('workflowBundlePath', workflowBundlePath);
 
   return async () => {
     await temporal.stop();
-    await admin.unsafe(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
+    await db.drop();
     rmSync(dir, { recursive: true, force: true });
   };
 }

@@ -14,6 +14,14 @@ import { localS3Credentials, startLocalS3, type LocalS3 } from '../../local/s3-s
 import { SesStandIn } from '../../local/ses-stand-in.js';
 import { SmtpSink } from '../../local/smtp-sink.js';
 import { devServerArgs, ensureSearchAttributes } from '../../local/temporal-dev-server.js';
+import {
+  postgresOf,
+  setupNamespace,
+  setupTemporalSchema,
+  startTemporalServer,
+  temporalServerSpec,
+} from '../../local/temporal-server.js';
+import { resolveTemporalServer } from '../../scripts/temporal-server.mjs';
 import { resolveTemporalCli } from '../../scripts/temporal-cli.mjs';
 import { freePort } from '../../local/free-port.js';
 import { hostPort, startToxiproxy, type FaultProxy, type ToxiproxyServer } from '../../local/toxiproxy.js';
@@ -37,6 +45,11 @@ export interface StackOptions {
   api?: boolean;
   /** Task-queue partitions of the dev server (Mailroom runs it with 1). */
   temporalPartitions?: number;
+  /**
+   * `dev` (default): `temporal server start-dev`. `server`: the real Temporal server on Postgres,
+   * set up as `npm run test:production` sets it up. Default: BENCH_TEMPORAL, else `dev`.
+   */
+  temporal?: 'dev' | 'server';
   /**
    * Toxiproxy between the API/worker processes and Postgres, S3, SES and Temporal (the API and the
    * workers through separate Temporal proxies). The benchmark's own clients (`sql`, `client`) stay direct.
@@ -142,6 +155,56 @@ export async function startTemporal(dir: string, partitions?: number) {
   };
 }
 
+/** The real Temporal server on two fresh Postgres databases of its own, dropped on stop. */
+export async function startTemporalServerOnPostgres(dir: string) {
+  const [binaries, cli] = [
+    await resolveTemporalServer({ install: false }),
+    await resolveTemporalCli({ install: false }),
+  ];
+  if (!binaries || !cli)
+    throw new Error('the Temporal server and CLI are required (npm run test:production builds them)');
+  const pg = postgresOf(adminUrl);
+  const suffix = `${process.pid}_${Date.now()}`;
+  const [database, visibilityDatabase] = [`temporal_bench_${suffix}`, `temporal_visibility_bench_${suffix}`];
+  const drop = async () => {
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    for (const name of [database, visibilityDatabase])
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  };
+  await setupTemporalSchema({
+    sqlTool: binaries.sqlTool,
+    schemaDir: binaries.schemaDir,
+    pg,
+    database,
+    visibilityDatabase,
+  });
+  const spec = await temporalServerSpec({
+    server: binaries.server,
+    pg,
+    database,
+    visibilityDatabase,
+    logFile: join(dir, 'temporal-server.log'),
+  });
+  const server = await startTemporalServer(spec);
+  await setupNamespace({ cli, address: server.address });
+  return {
+    cli,
+    address: server.address,
+    port: Number(spec.env.FRONTEND_GRPC_PORT),
+    get pid(): number {
+      if (server.pid === undefined) throw new Error('the Temporal server is not running');
+      return server.pid;
+    },
+    stop: async () => {
+      await server.stop();
+      await drop();
+    },
+    kill: () => server.kill(),
+    start: () => server.start(),
+  };
+}
+
 export async function createBenchDb() {
   const name = `mailroom_bench_${process.pid}_${Date.now()}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -177,7 +240,9 @@ export async function startStack(o: StackOptions = {}) {
   try {
     if (runtime === 'dist') await buildOnce();
     const [temporal, db, s3, ses, smtp] = await Promise.all([
-      startTemporal(dir, o.temporalPartitions),
+      (o.temporal ?? process.env.BENCH_TEMPORAL ?? 'dev') === 'server'
+        ? startTemporalServerOnPostgres(dir)
+        : startTemporal(dir, o.temporalPartitions),
       createBenchDb(),
       startLocalS3({ directory: join(dir, 's3'), bucket }) as Promise<LocalS3>,
       SesStandIn.start(),

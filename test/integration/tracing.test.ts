@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.js';
 import { API_KEY, startHarness, validEmail, type Harness } from '../support/harness.js';
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
-import { spawnEntry, spawnWorker, type WorkerProcess } from '../support/worker-process.js';
+import { spawnApi, spawnWorker, type WorkerProcess } from '../support/worker-process.js';
 
 let h: Harness;
 let receiver: OtlpReceiver;
@@ -23,7 +23,7 @@ beforeAll(async () => {
   const port = await freePort();
   apiUrl = `http://127.0.0.1:${port}`;
   worker = spawnWorker({ ...h.workerEnv(), ...otel });
-  api = spawnEntry('api/server.ts', 'API listening', { ...h.workerEnv(), ...otel, PORT: String(port) });
+  api = spawnApi({ ...h.workerEnv(), ...otel, PORT: String(port) });
   await Promise.all([worker.ready, api.ready]);
 });
 afterAll(async () => {

@@ -5,7 +5,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface WorkerProcess {
   child: ChildProcess;
-  /** Resolves when the worker logged that it polls its queues. */
+  /** Resolves when the process logged that it is ready (a worker polls its queues, the API listens). */
   ready: Promise<void>;
   exited: Promise<number | null>;
   kill(signal: NodeJS.Signals): Promise<void>;
@@ -13,17 +13,24 @@ export interface WorkerProcess {
   logLines(): Record<string, unknown>[];
 }
 
-/** The production worker entry (`worker/main.ts`) as its own process, as an operator runs it. */
-export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  return spawnEntry('worker/main.ts', 'worker running', env);
+/**
+ * The production worker entry as its own process, as an operator runs it: from the sources
+ * (`worker/main.ts` through tsx), or `compiled` as the Dockerfile runs it (`node
+ * --max-old-space-size=256 dist/worker/main.js`, after `npm run build`).
+ */
+export function spawnWorker(env: Record<string, string>, o: { compiled?: boolean } = {}): WorkerProcess {
+  const args = o.compiled ? ['--max-old-space-size=256', 'dist/worker/main.js'] : ['--import', 'tsx', 'worker/main.ts'];
+  return spawnEntry(args, env, '"worker running"', 'worker');
 }
 
-/**
- * A production entry (`worker/main.ts`, `api/server.ts`) as its own process, ready once it logged
- * `readyMessage`.
- */
-export function spawnEntry(entry: string, readyMessage: string, env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+/** The API entry as its own process: from the sources, or `compiled` (`node dist/api/server.js`, the Dockerfile's command). */
+export function spawnApi(env: Record<string, string>, o: { compiled?: boolean } = {}): WorkerProcess {
+  const args = o.compiled ? ['dist/api/server.js'] : ['--import', 'tsx', 'api/server.ts'];
+  return spawnEntry(args, env, '"API listening"', 'API');
+}
+
+function spawnEntry(args: string[], env: Record<string, string>, readyText: string, what: string): WorkerProcess {
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,10 +42,10 @@ export function spawnEntry(entry: string, readyMessage: string, env: Record<stri
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       stdout += chunk.toString();
-      if (output.includes(`"${readyMessage}"`)) resolve();
+      if (output.includes(readyText)) resolve();
     });
     child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
-    void exited.then((code) => reject(new Error(`${entry} exited (${code}) before it was ready:\n${output}`)));
+    void exited.then((code) => reject(new Error(`${what} exited (${code}) before it was ready:\n${output}`)));
   });
   return {
     child,
