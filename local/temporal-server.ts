@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
+import postgres from 'postgres';
 import { searchAttributeKeys } from '../workflows/contracts.js';
 import { freePort } from './free-port.js';
 import { cliType } from './temporal-dev-server.js';
@@ -56,6 +57,41 @@ export async function setupTemporalSchema(o: {
       env,
     });
   }
+}
+
+export interface TemporalDatabases {
+  pg: Postgres;
+  database: string;
+  visibilityDatabase: string;
+  /** Drops both (the server using them must be stopped). */
+  drop(): Promise<void>;
+}
+
+/**
+ * Two new databases for one server (`<prefix>_…` and `<prefix>_visibility_…`, named after this
+ * process) with Temporal's schema in them; if the schema steps fail, they are dropped again.
+ */
+export async function temporalDatabases(o: {
+  sqlTool: string;
+  schemaDir: string;
+  adminUrl: string;
+  prefix: string;
+}): Promise<TemporalDatabases> {
+  const pg = postgresOf(o.adminUrl);
+  const suffix = `${process.pid}_${Date.now()}`;
+  const [database, visibilityDatabase] = [`${o.prefix}_${suffix}`, `${o.prefix}_visibility_${suffix}`];
+  const drop = async () => {
+    const sql = postgres(o.adminUrl, { max: 1, onnotice: () => {} });
+    for (const name of [database, visibilityDatabase]) await sql.unsafe(`drop database if exists ${name} with (force)`);
+    await sql.end();
+  };
+  try {
+    await setupTemporalSchema({ sqlTool: o.sqlTool, schemaDir: o.schemaDir, pg, database, visibilityDatabase });
+  } catch (err) {
+    await drop();
+    throw err;
+  }
+  return { pg, database, visibilityDatabase, drop };
 }
 
 /** How to start one server: the binary, its environment for deploy/temporal-server.yaml, its address. */

@@ -15,10 +15,9 @@ import { SesStandIn } from '../../local/ses-stand-in.js';
 import { SmtpSink } from '../../local/smtp-sink.js';
 import { devServerArgs, ensureSearchAttributes } from '../../local/temporal-dev-server.js';
 import {
-  postgresOf,
   setupNamespace,
-  setupTemporalSchema,
   startTemporalServer,
+  temporalDatabases,
   temporalServerSpec,
 } from '../../local/temporal-server.js';
 import { resolveTemporalServer } from '../../scripts/temporal-server.mjs';
@@ -163,27 +162,15 @@ export async function startTemporalServerOnPostgres(dir: string) {
   ];
   if (!binaries || !cli)
     throw new Error('the Temporal server and CLI are required (npm run test:production builds them)');
-  const pg = postgresOf(adminUrl);
-  const suffix = `${process.pid}_${Date.now()}`;
-  const [database, visibilityDatabase] = [`temporal_bench_${suffix}`, `temporal_visibility_bench_${suffix}`];
-  const drop = async () => {
-    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-    for (const name of [database, visibilityDatabase])
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  };
-  await setupTemporalSchema({
+  const temporalDb = await temporalDatabases({
     sqlTool: binaries.sqlTool,
     schemaDir: binaries.schemaDir,
-    pg,
-    database,
-    visibilityDatabase,
+    adminUrl,
+    prefix: 'temporal_bench',
   });
   const spec = await temporalServerSpec({
+    ...temporalDb,
     server: binaries.server,
-    pg,
-    database,
-    visibilityDatabase,
     logFile: join(dir, 'temporal-server.log'),
   });
   const server = await startTemporalServer(spec);
@@ -198,7 +185,7 @@ export async function startTemporalServerOnPostgres(dir: string) {
     },
     stop: async () => {
       await server.stop();
-      await drop();
+      await temporalDb.drop();
     },
     kill: () => server.kill(),
     start: () => server.start(),

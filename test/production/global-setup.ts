@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import {
-  postgresOf,
-  setupTemporalSchema,
+  temporalDatabases,
   temporalServerSpec,
+  type TemporalDatabases,
   type TemporalServerSpec,
 } from '../../local/temporal-server.js';
 import { resolveTemporalCli } from '../../scripts/temporal-cli.mjs';
@@ -42,32 +41,21 @@ export default async function setup(project: TestProject) {
   log(`built dist/ in ${((Date.now() - built) / 1000).toFixed(0)} s`);
 
   const db = await createTestDatabase('mailroom_production', { migrate: true });
-  const pg = postgresOf(adminUrl);
-  const suffix = `${process.pid}_${Date.now()}`;
-  const database = `temporal_${suffix}`;
-  const visibilityDatabase = `temporal_visibility_${suffix}`;
-  const dropTemporal = async () => {
-    const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
-    for (const name of [database, visibilityDatabase]) await sql.unsafe(`drop database if exists ${name} with (force)`);
-    await sql.end();
-  };
+  let temporalDb: TemporalDatabases;
   try {
-    await setupTemporalSchema({
+    temporalDb = await temporalDatabases({
       sqlTool: binaries.sqlTool,
       schemaDir: binaries.schemaDir,
-      pg,
-      database,
-      visibilityDatabase,
+      adminUrl,
+      prefix: 'temporal',
     });
   } catch (err) {
-    await Promise.all([dropTemporal(), db.drop()]);
+    await db.drop();
     throw err;
   }
   const spec = await temporalServerSpec({
+    ...temporalDb,
     server: binaries.server,
-    pg,
-    database,
-    visibilityDatabase,
     logFile: join(dir, 'temporal-server.log'),
   });
 
@@ -78,7 +66,7 @@ export default async function setup(project: TestProject) {
   project.provide('workflowBundlePath', join(root, 'dist', 'workflow-bundle.js'));
 
   return async () => {
-    await Promise.all([dropTemporal(), db.drop()]);
+    await Promise.all([temporalDb.drop(), db.drop()]);
     rmSync(dir, { recursive: true, force: true });
   };
 }
