@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
+import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import type { Context } from 'hono';
 import { scanJson, type JsonBounds } from './duplicate-keys.js';
@@ -224,23 +225,38 @@ async function recipientsFromUpload(file: Readable, key: string, maxRows: number
   return recipientsFromText(text, key, maxRows, bounds);
 }
 
+const tooLarge = (maxSize: number, setting?: string) =>
+  new ApiError(
+    'payload_too_large',
+    `request body is larger than ${maxSize} bytes${setting ? ` (${setting})` : ''}`,
+    'body',
+  );
+
 /**
- * Refuses a body over maxSize with our envelope (413 naming `body`); `setting` names the
- * configuration that sets the limit. A declared Content-Length is checked before anything is read;
- * a chunked body is counted as it streams through (hono's bodyLimit buffers it whole first, which
- * would hold a CSV upload back from the parser that refuses it at its first bad row).
+ * Refuses a body over maxSize with our envelope (413 naming `body`) before a route reads it;
+ * `setting` names the configuration that sets the limit. A chunked body is buffered up to the
+ * limit first: the routes behind it parse small JSON through their schema, which would take a
+ * mid-read refusal for malformed JSON.
  */
 export const limitBody = (maxSize: number, setting?: string) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw tooLarge(maxSize, setting);
+    },
+  });
+
+/**
+ * limitBody for the routes that read their body as it streams (readSendBody): a declared
+ * Content-Length is checked before anything is read, and a chunked body is counted as it passes,
+ * the 413 raised by the read that crosses the limit. Buffering it first would hold a CSV upload
+ * back from the parser that refuses it at its first bad row.
+ */
+export const limitStreamedBody = (maxSize: number, setting?: string) =>
   createMiddleware(async (c, next) => {
-    const tooLarge = () =>
-      new ApiError(
-        'payload_too_large',
-        `request body is larger than ${maxSize} bytes${setting ? ` (${setting})` : ''}`,
-        'body',
-      );
     const length = c.req.header('content-length');
     if (length !== undefined && !c.req.header('transfer-encoding')) {
-      if (Number(length) > maxSize) throw tooLarge();
+      if (Number(length) > maxSize) throw tooLarge(maxSize, setting);
       return next();
     }
     const body = c.req.raw.body;
@@ -250,7 +266,7 @@ export const limitBody = (maxSize: number, setting?: string) =>
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           size += chunk.byteLength;
-          if (size > maxSize) controller.error(tooLarge());
+          if (size > maxSize) controller.error(tooLarge(maxSize, setting));
           else controller.enqueue(chunk);
         },
       }),

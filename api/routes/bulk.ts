@@ -8,7 +8,7 @@ import { scopedRoute, type AuthEnv } from '../auth.js';
 import { idempotencyKeyOf } from '../idempotency.js';
 import { bulkControls, bulkRecord, controlBulk, findBulk, listBulks, type BulkControl } from '../records/bulks.js';
 import { jsonBounds } from '../fields.js';
-import { limitBody, readValidated } from '../read-body.js';
+import { limitStreamedBody, readValidated } from '../read-body.js';
 import { MAX_DATA_ITEMS } from '../../mail/recipient-data.js';
 import { MAX_TEMPLATE_BYTES } from '../../mail/templates.js';
 import { errorResponse, router, unavailableResponse } from '../router.js';
@@ -118,7 +118,7 @@ export function bulkRoutes(deps: BulkRoutesDeps) {
           'recipient at submission. `mode: strict` refuses the request if any recipient is invalid (listed in ' +
           '`error.rejected`); `lenient` skips them and lists them in `rejected`. Recipients may also be uploaded ' +
           'as a CSV file (`email,name,<data columns>`) in multipart/form-data. Starts the workflow `bulk-<id>`.',
-        middleware: [limitBody(deps.bulkLimits.maxBulkBodyBytes, 'BULK_MAX_BODY_BYTES')] as const,
+        middleware: [limitStreamedBody(deps.bulkLimits.maxBulkBodyBytes, 'BULK_MAX_BODY_BYTES')] as const,
         request: {
           headers: IdempotencyKeyHeader,
           // Read and validated by readValidated (JSON or multipart with a CSV, size limits, duplicate keys).

@@ -9,7 +9,7 @@ import { bearerAuth, keyStore, requireScope, type AuthEnv } from '../auth.js';
 import { ApiError, badField } from '../errors.js';
 import type { AttachmentUpload } from '../fields.js';
 import { formatAddress } from '../../mail/addresses.js';
-import { asApiError, fileUpload, limitBody, readForm } from '../read-body.js';
+import { asApiError, fileUpload, limitStreamedBody, readForm } from '../read-body.js';
 import { router } from '../router.js';
 import { parseSendRequest } from '../send-request.js';
 import type { EmailRoutesDeps } from './emails.js';
@@ -100,7 +100,7 @@ export function emailFormRoutes(deps: EmailFormDeps) {
         '`to` = `receiver` (named by `receiver_name`) and the `attachment[]` files. Every answer, errors ' +
         'included, is `{code, message, data}`. No Idempotency-Key: a repeated post is a second send.',
       tags: ['Drop-in ingresses'],
-      middleware: [limitBody(maxBody)] as const,
+      middleware: [limitStreamedBody(maxBody)] as const,
       request: { body: { required: true, content: { 'multipart/form-data': { schema: FormBody } } } },
       responses: {
         200: answer('Accepted: `data` is the id'),

@@ -6,7 +6,7 @@ import { scopedRoute, type AuthEnv } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { idempotencyKeyOf } from '../idempotency.js';
 import { emailRecord, findEmail, listEmails } from '../records/emails.js';
-import { limitBody, readValidated } from '../read-body.js';
+import { limitStreamedBody, readValidated } from '../read-body.js';
 import type { Limits } from '../fields.js';
 import { errorResponse, router, unavailableResponse } from '../router.js';
 import { parseSendRequest, sendEmailBody } from '../send-request.js';
@@ -135,7 +135,7 @@ export function emailRoutes(deps: EmailRoutesDeps) {
           'Validates, stores attachments in S3 and starts one durable workflow (`email-<id>`). ' +
           'Send the same `Idempotency-Key` again to get the same id without a second send. ' +
           'Also accepts multipart/form-data with the same fields and files under `attachments`.',
-        middleware: [limitBody(maxBody)] as const,
+        middleware: [limitStreamedBody(maxBody)] as const,
         request: {
           headers: IdempotencyKeyHeader,
           // Read and validated by readValidated (JSON or multipart, size limits, duplicate keys).
