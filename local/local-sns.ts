@@ -3,11 +3,11 @@
 // SigningCertURL points at) and confirms subscriptions, and messages signed exactly as SNS signs
 // them (SignatureVersion 1: SHA1withRSA, 2: SHA256withRSA over the same canonical string).
 import { createSign, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { newEcKey, openssl } from './openssl.js';
+import { issueCertificate, makeCa } from './openssl.js';
 
 export type SnsEnvelope = Record<string, string>;
 
@@ -24,30 +24,25 @@ const signedKeys = {
 function ensureCertificates(dir: string) {
   mkdirSync(dir, { recursive: true });
   if (existsSync(join(dir, 'signing.pem'))) return;
-  const days = ['-days', '825'];
-  openssl(dir, [
-    ...['req', '-x509', ...newEcKey, ...days, '-keyout', 'ca.key', '-out', 'ca.pem'],
-    ...['-subj', '/CN=Mailroom local SNS CA (dev and tests only)'],
-    ...['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
-  ]);
-  openssl(dir, ['req', ...newEcKey, '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', '/CN=127.0.0.1']);
-  writeFileSync(
-    join(dir, 'tls.ext'),
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n',
-  );
-  openssl(dir, [
-    ...['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', ...days],
-    ...['-extfile', 'tls.ext', '-out', 'tls.pem'],
-  ]);
+  const days = 825;
+  makeCa(dir, '/CN=Mailroom local SNS CA (dev and tests only)', days);
+  issueCertificate(dir, {
+    name: 'tls',
+    subject: '/CN=127.0.0.1',
+    days,
+    extensions: [
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      'basicConstraints=CA:FALSE',
+      'extendedKeyUsage=serverAuth',
+    ],
+  });
   // SNS signs with RSA; so does this.
-  openssl(dir, [
-    ...['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'signing.key', '-out', 'signing.csr'],
-    ...['-subj', '/CN=sns.local (Mailroom dev and tests only)'],
-  ]);
-  openssl(dir, [
-    ...['x509', '-req', '-in', 'signing.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', ...days],
-    ...['-out', 'signing.pem'],
-  ]);
+  issueCertificate(dir, {
+    name: 'signing',
+    subject: '/CN=sns.local (Mailroom dev and tests only)',
+    days,
+    newKey: ['-newkey', 'rsa:2048', '-nodes'],
+  });
 }
 
 export class LocalSns {
