@@ -134,10 +134,10 @@ export async function createWorkers(o: WorkerOptions): Promise<Workers> {
     taskQueue: o.config.TEMPORAL_TASK_QUEUE,
     dataConverter,
     activities,
-    interceptors,
     sinks,
+    // A pre-built bundle has the workflow interceptors in it already; bundling at start adds them.
     ...(o.workflowBundle
-      ? { workflowBundle: o.workflowBundle }
+      ? { workflowBundle: o.workflowBundle, interceptors }
       : { workflowsPath, interceptors: { ...interceptors, workflowModules: workflowInterceptorModules } }),
     // Open workflows kept in memory (the SDK's default grows with the heap limit: thousands). A
     // backlog of open single sends otherwise keeps every one cached; evicted ones replay on demand.
